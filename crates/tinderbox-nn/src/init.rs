@@ -1,0 +1,17 @@
+//! Keras' default initialisers, so that models written after a Keras original start from the
+//! same distribution: Glorot (Xavier) uniform kernels and zero biases.
+
+use burn::module::Param;
+use burn::nn::Initializer;
+use burn::prelude::*;
+
+/// Keras' `glorot_uniform`: `U(-l, l)` with `l = sqrt(6 / (fan_in + fan_out))`, where a
+/// convolution's fans count the kernel window (`k*k*channels`), as burn's layers compute them.
+pub fn glorot_uniform() -> Initializer {
+    Initializer::XavierUniform { gain: 1.0 }
+}
+
+/// A zero bias of `size` elements, as Keras' `bias_initializer="zeros"`.
+pub fn zero_bias(size: usize, device: &Device) -> Param<Tensor<1>> {
+    Param::from_tensor(Tensor::zeros([size], device))
+}

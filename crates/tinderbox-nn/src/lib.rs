@@ -1,0 +1,21 @@
+//! Neural-network layers and models for tinderbox, built from burn's modules: each a
+//! `#[derive(Config)]` recipe with `init(&device)` and a `#[derive(Module)]` struct.
+//!
+//! - [`cnn`]: the seed program's MNIST CNN, initialised as Keras does.
+//! - [`init`]: Keras' default initialisers (Glorot uniform, zero bias).
+//!
+//! Models name no backend; the device you pass decides where they run.
+//!
+//! ```
+//! use burn::prelude::*;
+//! use tinderbox_nn::cnn::MnistCnnConfig;
+//!
+//! let device = Device::default();
+//! let model = MnistCnnConfig::new().with_num_classes(3).init(&device);
+//! let probs = burn::tensor::activation::softmax(model.forward(Tensor::zeros([1, 1, 28, 28], &device)), 1);
+//! let total: f32 = probs.sum().into_scalar();
+//! assert!((total - 1.0).abs() < 1e-6);
+//! ```
+
+pub mod cnn;
+pub mod init;

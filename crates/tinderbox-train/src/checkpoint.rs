@@ -1,0 +1,194 @@
+//! Checkpoints: model and optimizer weights plus the loop's state, one directory per epoch,
+//! each built aside and renamed into place so that a killed run leaves only whole checkpoints.
+
+use std::path::{Path, PathBuf};
+
+use burn::module::Module;
+use burn::optim::ModuleOptimizer;
+use burn::store::ModuleRecord;
+use serde::{Deserialize, Serialize};
+
+use crate::early_stopping::BestEpoch;
+use crate::error::{Result, TrainError};
+use crate::metrics::EpochMetrics;
+use crate::run_dir::{read_json, write_atomic};
+
+const MODEL: &str = "model.bpk";
+const OPTIMIZER: &str = "optimizer.bpk";
+const STATE: &str = "state.json";
+const PREFIX: &str = "epoch-";
+
+/// The training loop's state after an epoch: with the weights, all a run needs to continue.
+///
+/// Shuffling and dropout are seeded from `seed` with the epoch and step numbers, so these
+/// counters are the whole random state.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct TrainState {
+    /// Finished epochs.
+    pub epoch: usize,
+    /// Optimizer steps taken.
+    pub step: usize,
+    /// Batches seen (differs from `step` with gradient accumulation).
+    pub batches: usize,
+    /// One entry per finished epoch.
+    pub history: Vec<EpochMetrics>,
+    /// The best epoch by the monitored metric.
+    pub best: BestEpoch,
+    /// Whether early stopping ended the run.
+    pub stopped_early: bool,
+    /// The run's seed.
+    pub seed: u64,
+}
+
+/// The checkpoints of a run.
+#[derive(Debug, Clone)]
+pub struct Checkpoints {
+    dir: PathBuf,
+}
+
+impl Checkpoints {
+    /// Checkpoints kept under `dir`.
+    pub fn new(dir: impl Into<PathBuf>) -> Self {
+        Self { dir: dir.into() }
+    }
+
+    fn epoch_dir(&self, epoch: usize) -> PathBuf {
+        self.dir.join(format!("{PREFIX}{epoch}"))
+    }
+
+    /// The epoch's model weights.
+    pub fn model_file(&self, epoch: usize) -> PathBuf {
+        self.epoch_dir(epoch).join(MODEL)
+    }
+
+    /// Saves the checkpoint of `state.epoch`.
+    pub fn save<M: Module>(
+        &self,
+        model: &M,
+        optim: &ModuleOptimizer,
+        state: &TrainState,
+    ) -> Result<()> {
+        std::fs::create_dir_all(&self.dir)
+            .map_err(|e| TrainError::io("creating checkpoint directory", &self.dir, e))?;
+        let staging = tempfile::Builder::new()
+            .prefix(".staging-")
+            .tempdir_in(&self.dir)
+            .map_err(|e| TrainError::io("creating a staging directory in", &self.dir, e))?;
+        let record_err = |path: &Path, e: burn::store::RecordError| TrainError::Record {
+            action: "saving",
+            path: path.to_path_buf(),
+            reason: e.to_string(),
+        };
+        let model_path = staging.path().join(MODEL);
+        let bytes = model
+            .clone()
+            .into_record()
+            .into_bytes()
+            .map_err(|e| record_err(&model_path, e))?;
+        write_atomic(&model_path, &bytes)?;
+        let optim_path = staging.path().join(OPTIMIZER);
+        let bytes = optim.into_bytes().map_err(|e| record_err(&optim_path, e))?;
+        write_atomic(&optim_path, &bytes)?;
+        let state_json = serde_json::to_vec_pretty(state).map_err(|e| TrainError::Json {
+            path: staging.path().join(STATE),
+            reason: e.to_string(),
+        })?;
+        write_atomic(&staging.path().join(STATE), &state_json)?;
+
+        let target = self.epoch_dir(state.epoch);
+        if target.exists() {
+            std::fs::remove_dir_all(&target)
+                .map_err(|e| TrainError::io("replacing checkpoint", &target, e))?;
+        }
+        let staged = staging.keep();
+        std::fs::rename(&staged, &target).map_err(|e| {
+            let _ = std::fs::remove_dir_all(&staged);
+            TrainError::io("moving checkpoint into place", &target, e)
+        })
+    }
+
+    /// The finished epochs that have a checkpoint, in increasing order.
+    pub fn epochs(&self) -> Result<Vec<usize>> {
+        let entries = match std::fs::read_dir(&self.dir) {
+            Ok(entries) => entries,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+            Err(e) => return Err(TrainError::io("listing", &self.dir, e)),
+        };
+        let mut epochs: Vec<usize> = entries
+            .filter_map(|e| e.ok())
+            .filter_map(|e| e.file_name().to_str()?.strip_prefix(PREFIX)?.parse().ok())
+            .collect();
+        epochs.sort_unstable();
+        Ok(epochs)
+    }
+
+    /// The most recent checkpointed epoch.
+    pub fn latest(&self) -> Result<Option<usize>> {
+        Ok(self.epochs()?.last().copied())
+    }
+
+    /// Reads the loop state of `epoch`.
+    pub fn state(&self, epoch: usize) -> Result<TrainState> {
+        read_json(&self.epoch_dir(epoch).join(STATE))
+    }
+
+    /// Loads the weights of `epoch` into `model`.
+    pub fn load_model<M: Module>(&self, epoch: usize, model: M) -> Result<M> {
+        load_model(&self.model_file(epoch), model)
+    }
+
+    /// Loads the optimizer state of `epoch` into `optim`.
+    pub fn load_optimizer(&self, epoch: usize, optim: ModuleOptimizer) -> Result<ModuleOptimizer> {
+        let path = self.epoch_dir(epoch).join(OPTIMIZER);
+        let record = burn::optim::OptimizerRecord::load(&path).map_err(|e| TrainError::Record {
+            action: "loading",
+            path: path.clone(),
+            reason: e.to_string(),
+        })?;
+        Ok(optim.load_record(record))
+    }
+
+    /// Deletes all but the `keep` most recent checkpoints and `protect` (the best epoch).
+    pub fn prune(&self, keep: usize, protect: Option<usize>) -> Result<()> {
+        let epochs = self.epochs()?;
+        let cut = epochs.len().saturating_sub(keep);
+        for &epoch in &epochs[..cut] {
+            if Some(epoch) != protect {
+                let dir = self.epoch_dir(epoch);
+                std::fs::remove_dir_all(&dir)
+                    .map_err(|e| TrainError::io("removing old checkpoint", &dir, e))?;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Loads burnpack weights from `path` into `model`, with an error that names the file.
+pub fn load_model<M: Module>(path: &Path, model: M) -> Result<M> {
+    let record = ModuleRecord::load(path).map_err(|e| TrainError::Record {
+        action: "loading",
+        path: path.to_path_buf(),
+        reason: e.to_string(),
+    })?;
+    model
+        .try_load_record(record)
+        .map_err(|e| TrainError::Record {
+            action: "applying",
+            path: path.to_path_buf(),
+            reason: e.to_string(),
+        })
+}
+
+/// Saves `model`'s weights to `path` as burnpack, atomically.
+pub fn save_model<M: Module>(path: &Path, model: &M) -> Result<()> {
+    let bytes = model
+        .clone()
+        .into_record()
+        .into_bytes()
+        .map_err(|e| TrainError::Record {
+            action: "saving",
+            path: path.to_path_buf(),
+            reason: e.to_string(),
+        })?;
+    write_atomic(path, &bytes)
+}

@@ -1,0 +1,48 @@
+//! The training loop of tinderbox: `fit` and `evaluate` for any model that implements
+//! [`TrainTask`], with what users of Keras' `fit` and Hugging Face's `Trainer` expect.
+//!
+//! - optimizers Adam, AdamW and SGD with momentum ([`OptimizerConfig`]), L1/L2 penalties;
+//! - learning-rate schedules: constant, step, exponential, warm-up then linear or cosine
+//!   ([`LrSchedule`]);
+//! - global-norm gradient clipping, gradient accumulation, early stopping with patience;
+//! - a run directory with `metrics.csv`, a PNG of the curves after every epoch, and atomic
+//!   checkpoints (model, optimizer, counters, history) that `--resume` continues exactly;
+//! - a progress bar with rate and ETA; a clear error, naming the step, when the loss turns NaN.
+//!
+//! ```
+//! use burn::prelude::*;
+//! use tinderbox_train::{LrSchedule, OptimizerConfig, OptimizerKind, TrainConfig};
+//!
+//! let config = TrainConfig::new(5e-5)
+//!     .with_epochs(2)
+//!     .with_optimizer(OptimizerConfig::new(OptimizerKind::AdamW))
+//!     .with_schedule(LrSchedule::WarmupLinear { warmup_ratio: 0.1, warmup_steps: None })
+//!     .with_clip_grad_norm(Some(1.0));
+//! assert!(config.validate().is_ok());
+//! assert!(config.clone().with_batch_size(0).validate().is_err());
+//! ```
+
+mod checkpoint;
+mod config;
+mod early_stopping;
+mod error;
+mod metrics;
+mod optimizer;
+mod plot;
+mod progress;
+mod run_dir;
+mod schedule;
+mod task;
+mod trainer;
+
+pub use checkpoint::{Checkpoints, TrainState, load_model, save_model};
+pub use config::TrainConfig;
+pub use early_stopping::{BestEpoch, EarlyStopping, Monitor};
+pub use error::{Result, TrainError};
+pub use metrics::{CSV_HEADER, EpochMetrics, Meter, to_csv};
+pub use optimizer::{OptimizerConfig, OptimizerKind};
+pub use plot::plot_curves;
+pub use run_dir::{CONFIG_FILE, RunDir, read_json, write_atomic};
+pub use schedule::{LrSchedule, ScheduleSpan};
+pub use task::TrainTask;
+pub use trainer::{Evaluation, FitOutcome, Trainer, evaluate, mix_seed};

@@ -1,0 +1,149 @@
+//! The curves of a run (loss and accuracy, train and validation, per epoch) as a PNG, drawn with
+//! plotters and the DejaVu Sans font compiled in, so no system font library is needed.
+
+use std::path::Path;
+use std::sync::Once;
+
+use plotters::prelude::*;
+use plotters::style::FontStyle;
+
+use crate::error::{Result, TrainError};
+use crate::metrics::EpochMetrics;
+
+const FONT: &str = "sans-serif";
+
+fn register_font() {
+    static ONCE: Once = Once::new();
+    ONCE.call_once(|| {
+        // DejaVu Sans is a valid TrueType font; registration cannot fail for it.
+        let _ = plotters::style::register_font(FONT, FontStyle::Normal, dejavu::sans::regular());
+    });
+}
+
+/// Draws loss (left) and accuracy (right) against the epoch into `path` (a `.png`), atomically.
+pub fn plot_curves(history: &[EpochMetrics], path: &Path) -> Result<()> {
+    register_font();
+    let dir = path
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    let tmp = tempfile::Builder::new()
+        .prefix(".curves-")
+        .suffix(".png")
+        .tempfile_in(dir)
+        .map_err(|e| TrainError::io("creating a temporary file in", dir, e))?;
+    draw(history, tmp.path()).map_err(|reason| TrainError::Plot {
+        path: path.to_path_buf(),
+        reason,
+    })?;
+    tmp.persist(path)
+        .map_err(|e| TrainError::io("renaming into", path, e.error))?;
+    Ok(())
+}
+
+type Series<'a> = (&'a str, RGBColor, Vec<(f64, f64)>);
+
+fn draw(history: &[EpochMetrics], file: &Path) -> std::result::Result<(), String> {
+    let root = BitMapBackend::new(file, (1200, 480)).into_drawing_area();
+    root.fill(&WHITE).map_err(|e| e.to_string())?;
+    let (left, right) = root.split_horizontally(600);
+    let points = |f: &dyn Fn(&EpochMetrics) -> Option<f64>| -> Vec<(f64, f64)> {
+        history
+            .iter()
+            .filter_map(|m| f(m).filter(|v| v.is_finite()).map(|v| (m.epoch as f64, v)))
+            .collect()
+    };
+    let losses: Vec<Series> = vec![
+        ("train", BLUE, points(&|m| Some(m.train_loss))),
+        ("validation", RED, points(&|m| m.valid_loss)),
+    ];
+    let accuracies: Vec<Series> = vec![
+        ("train", BLUE, points(&|m| Some(m.train_accuracy))),
+        ("validation", RED, points(&|m| m.valid_accuracy)),
+    ];
+    panel(&left, "loss", &losses)?;
+    panel(&right, "accuracy", &accuracies)?;
+    root.present().map_err(|e| e.to_string())
+}
+
+fn panel<DB: DrawingBackend>(
+    area: &DrawingArea<DB, plotters::coord::Shift>,
+    title: &str,
+    series: &[Series],
+) -> std::result::Result<(), String> {
+    let all = series.iter().flat_map(|(_, _, p)| p.iter());
+    let (mut lo, mut hi) = all.fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), &(_, y)| {
+        (lo.min(y), hi.max(y))
+    });
+    if !lo.is_finite() {
+        (lo, hi) = (0.0, 1.0);
+    }
+    let pad = ((hi - lo) * 0.08).max(1e-3);
+    let last_epoch = series
+        .iter()
+        .flat_map(|(_, _, p)| p.iter().map(|&(x, _)| x))
+        .fold(1.0, f64::max);
+    let mut chart = ChartBuilder::on(area)
+        .caption(title, (FONT, 22))
+        .margin(12)
+        .x_label_area_size(36)
+        .y_label_area_size(56)
+        .build_cartesian_2d(0.8..last_epoch + 0.2, (lo - pad)..(hi + pad))
+        .map_err(|e| e.to_string())?;
+    chart
+        .configure_mesh()
+        .x_desc("epoch")
+        .label_style((FONT, 13))
+        .draw()
+        .map_err(|e| e.to_string())?;
+    for (name, color, points) in series {
+        if points.is_empty() {
+            continue;
+        }
+        let color = *color;
+        chart
+            .draw_series(LineSeries::new(points.clone(), color.stroke_width(2)))
+            .map_err(|e| e.to_string())?
+            .label(*name)
+            .legend(move |(x, y)| {
+                PathElement::new(vec![(x, y), (x + 18, y)], color.stroke_width(2))
+            });
+        chart
+            .draw_series(points.iter().map(|&p| Circle::new(p, 3, color.filled())))
+            .map_err(|e| e.to_string())?;
+    }
+    chart
+        .configure_series_labels()
+        .label_font((FONT, 13))
+        .background_style(WHITE.mix(0.8))
+        .border_style(BLACK)
+        .draw()
+        .map_err(|e| e.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn writes_a_png_and_nothing_else() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("curves.png");
+        let history: Vec<EpochMetrics> = (1..=3)
+            .map(|e| EpochMetrics {
+                epoch: e,
+                train_loss: 1.0 / e as f64,
+                train_accuracy: 0.5 + 0.1 * e as f64,
+                valid_loss: Some(1.2 / e as f64),
+                valid_accuracy: (e > 1).then_some(0.6),
+                ..Default::default()
+            })
+            .collect();
+        plot_curves(&history, &path).unwrap();
+        let bytes = std::fs::read(&path).unwrap();
+        assert_eq!(&bytes[..8], b"\x89PNG\r\n\x1a\n");
+        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);
+        // An empty history still draws (empty axes), e.g. right after a resume.
+        plot_curves(&[], &path).unwrap();
+    }
+}

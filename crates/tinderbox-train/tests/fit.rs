@@ -1,0 +1,308 @@
+//! The training loop end to end on a small synthetic task: files of a run, exact resume,
+//! accumulation, early stopping, and a NaN loss.
+
+use burn::data::dataloader::batcher::Batcher;
+use burn::data::dataset::InMemDataset;
+use burn::nn::loss::CrossEntropyLossConfig;
+use burn::nn::{Dropout, DropoutConfig, Linear, LinearConfig};
+use burn::prelude::*;
+use burn::train::ClassificationOutput;
+use tinderbox_train::{
+    EarlyStopping, LrSchedule, Monitor, OptimizerConfig, OptimizerKind, RunDir, TrainConfig,
+    TrainError, TrainTask, Trainer, evaluate,
+};
+
+/// burn's backend random generator is global to the process, so tests that train (and seed it)
+/// take turns; otherwise one test's dropout draws would come from another test's seed.
+static RNG: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+fn serial() -> std::sync::MutexGuard<'static, ()> {
+    RNG.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+#[derive(Module, Debug)]
+struct Toy {
+    hidden: Linear,
+    dropout: Dropout,
+    out: Linear,
+    /// Multiplies the logits; NaN poisons the loss.
+    #[module(skip)]
+    scale: f32,
+}
+
+impl Toy {
+    fn new(device: &Device, scale: f32) -> Self {
+        device.seed(7);
+        Self {
+            hidden: LinearConfig::new(2, 16).init(device),
+            dropout: DropoutConfig::new(0.2).init(),
+            out: LinearConfig::new(16, 3).init(device),
+            scale,
+        }
+    }
+}
+
+#[derive(Clone, Debug)]
+struct Item {
+    x: [f32; 2],
+    y: i64,
+}
+
+#[derive(Clone, Debug)]
+struct ToyBatch {
+    x: Tensor<2>,
+    y: Tensor<1, Int>,
+}
+
+#[derive(Clone)]
+struct ToyBatcher;
+
+impl Batcher<Item, ToyBatch> for ToyBatcher {
+    fn batch(&self, items: Vec<Item>, device: &Device) -> ToyBatch {
+        let n = items.len();
+        let x: Vec<f32> = items.iter().flat_map(|i| i.x).collect();
+        let y: Vec<i64> = items.iter().map(|i| i.y).collect();
+        ToyBatch {
+            x: Tensor::from_data(TensorData::new(x, [n, 2]), device),
+            y: Tensor::from_data(TensorData::new(y, [n]), device),
+        }
+    }
+}
+
+impl TrainTask for Toy {
+    type Batch = ToyBatch;
+
+    fn forward_classification(&self, batch: ToyBatch) -> ClassificationOutput {
+        let h = burn::tensor::activation::relu(self.hidden.forward(batch.x));
+        let logits = self
+            .out
+            .forward(self.dropout.forward(h))
+            .mul_scalar(self.scale);
+        let loss = CrossEntropyLossConfig::new()
+            .init(&logits.device())
+            .forward(logits.clone(), batch.y.clone());
+        ClassificationOutput::new(loss, logits, batch.y)
+    }
+}
+
+/// Three well-separated clusters.
+fn data(n: usize, offset: usize) -> InMemDataset<Item> {
+    let items = (0..n)
+        .map(|i| {
+            let k = (i + offset) % 3;
+            let jitter = ((i * 7919 + offset) % 100) as f32 / 100.0 - 0.5;
+            let centre = [[2.0, 0.0], [-1.0, 1.7], [-1.0, -1.7]][k];
+            Item {
+                x: [centre[0] + jitter * 0.5, centre[1] - jitter * 0.4],
+                y: k as i64,
+            }
+        })
+        .collect();
+    InMemDataset::new(items)
+}
+
+fn config(epochs: usize) -> TrainConfig {
+    TrainConfig::new(0.05)
+        .with_epochs(epochs)
+        .with_batch_size(8)
+        .with_schedule(LrSchedule::WarmupCosine {
+            warmup_ratio: 0.1,
+            warmup_steps: None,
+            min_lr_ratio: 0.1,
+        })
+        .with_clip_grad_norm(Some(1.0))
+        .with_penalties(1e-4, 1e-4)
+        .with_restore_best(true)
+}
+
+fn weights(model: &Toy) -> Vec<f32> {
+    let mut v = model
+        .hidden
+        .weight
+        .val()
+        .into_data()
+        .try_to_vec::<f32>()
+        .unwrap();
+    v.extend(
+        model
+            .out
+            .weight
+            .val()
+            .into_data()
+            .try_to_vec::<f32>()
+            .unwrap(),
+    );
+    v
+}
+
+fn trainer(config: TrainConfig, dir: &std::path::Path) -> Trainer {
+    Trainer::new(config, RunDir::create(dir).unwrap(), Device::default())
+        .unwrap()
+        .with_progress(false)
+}
+
+#[test]
+fn fit_learns_and_leaves_a_complete_run_directory() {
+    let _rng = serial();
+    let dir = tempfile::tempdir().unwrap();
+    let device = Device::default();
+    let outcome = trainer(config(4), dir.path())
+        .fit(
+            Toy::new(&device, 1.0),
+            data(96, 0),
+            Some(data(30, 1)),
+            ToyBatcher,
+        )
+        .unwrap();
+    assert_eq!(outcome.history.len(), 4);
+    let first = &outcome.history[0];
+    let last = &outcome.history[3];
+    assert!(last.train_loss < first.train_loss, "{first:?} -> {last:?}");
+    assert!(last.valid_accuracy.unwrap() > 0.95, "{last:?}");
+    assert_eq!(last.steps, 4 * 12);
+
+    let csv = std::fs::read_to_string(dir.path().join("metrics.csv")).unwrap();
+    assert_eq!(csv.lines().count(), 5, "{csv}");
+    let png = std::fs::read(dir.path().join("curves.png")).unwrap();
+    assert_eq!(&png[..4], b"\x89PNG");
+    assert!(dir.path().join("model.bpk").is_file());
+    // The last two epochs and the best one are kept.
+    let kept = tinderbox_train::Checkpoints::new(dir.path().join("checkpoints"))
+        .epochs()
+        .unwrap();
+    assert!(kept.ends_with(&[3, 4]), "{kept:?}");
+    assert!(
+        kept.len() <= 3 && kept.contains(&outcome.best_epoch.unwrap()),
+        "{kept:?}"
+    );
+
+    let eval = evaluate(&outcome.model, data(30, 1), ToyBatcher, 7, &device).unwrap();
+    assert_eq!(eval.predictions.len(), 30);
+    let best = &outcome.history[outcome.best_epoch.unwrap() - 1];
+    assert!((eval.accuracy - best.valid_accuracy.unwrap()).abs() < 1e-9);
+}
+
+#[test]
+fn resume_after_a_lost_epoch_reaches_the_same_weights() {
+    let _rng = serial();
+    let device = Device::default();
+    let full = tempfile::tempdir().unwrap();
+    let a = trainer(config(3).with_restore_best(false), full.path())
+        .fit(Toy::new(&device, 1.0), data(64, 0), None, ToyBatcher)
+        .unwrap();
+
+    // A run killed during epoch 3: only the checkpoints of epochs 1 and 2 exist.
+    let killed = tempfile::tempdir().unwrap();
+    trainer(config(3).with_restore_best(false), killed.path())
+        .fit(Toy::new(&device, 1.0), data(64, 0), None, ToyBatcher)
+        .unwrap();
+    std::fs::remove_dir_all(killed.path().join("checkpoints/epoch-3")).unwrap();
+
+    // Resume into a freshly initialised model with a different seed: the checkpoint decides.
+    device.seed(99);
+    let fresh = Toy {
+        hidden: LinearConfig::new(2, 16).init(&device),
+        dropout: DropoutConfig::new(0.2).init(),
+        out: LinearConfig::new(16, 3).init(&device),
+        scale: 1.0,
+    };
+    let b = trainer(config(3).with_restore_best(false), killed.path())
+        .with_resume(true)
+        .fit(fresh, data(64, 0), None, ToyBatcher)
+        .unwrap();
+    assert_eq!(b.resumed_after, Some(2));
+    assert_eq!(b.history.len(), 3);
+    assert_eq!(weights(&a.model), weights(&b.model));
+    assert_eq!(a.history[2].train_loss, b.history[2].train_loss);
+    let csv = std::fs::read_to_string(killed.path().join("metrics.csv")).unwrap();
+    assert_eq!(csv.lines().count(), 4, "no lost or repeated epochs:\n{csv}");
+}
+
+#[test]
+fn accumulating_two_half_batches_equals_one_full_batch() {
+    let _rng = serial();
+    let device = Device::default();
+    let sgd = |batch, accumulation| {
+        TrainConfig::new(0.1)
+            .with_epochs(1)
+            .with_batch_size(batch)
+            .with_grad_accumulation(accumulation)
+            .with_optimizer(OptimizerConfig::new(OptimizerKind::Sgd).with_momentum(0.0))
+    };
+    let mut model = Toy::new(&device, 1.0);
+    model.dropout = DropoutConfig::new(0.0).init();
+    let d1 = tempfile::tempdir().unwrap();
+    let d2 = tempfile::tempdir().unwrap();
+    let whole = trainer(sgd(8, 1), d1.path())
+        .fit(model.clone(), data(48, 0), None, ToyBatcher)
+        .unwrap();
+    let halves = trainer(sgd(4, 2), d2.path())
+        .fit(model, data(48, 0), None, ToyBatcher)
+        .unwrap();
+    assert_eq!(whole.history[0].steps, 6);
+    assert_eq!(halves.history[0].steps, 6);
+    for (x, y) in weights(&whole.model).iter().zip(weights(&halves.model)) {
+        assert!((x - y).abs() < 1e-5, "{x} vs {y}");
+    }
+}
+
+#[test]
+fn early_stopping_ends_the_run_after_patience() {
+    let _rng = serial();
+    let device = Device::default();
+    let dir = tempfile::tempdir().unwrap();
+    let config = TrainConfig::new(1e-9)
+        .with_epochs(10)
+        .with_early_stopping(Some(EarlyStopping {
+            monitor: Monitor::ValidLoss,
+            patience: 1,
+            min_delta: 0.1,
+        }));
+    let outcome = trainer(config, dir.path())
+        .fit(
+            Toy::new(&device, 1.0),
+            data(24, 0),
+            Some(data(12, 1)),
+            ToyBatcher,
+        )
+        .unwrap();
+    assert!(outcome.stopped_early);
+    assert_eq!(outcome.best_epoch, Some(1));
+    assert_eq!(outcome.history.len(), 3);
+}
+
+#[test]
+fn nan_loss_stops_with_the_step_and_keeps_finished_epochs() {
+    let _rng = serial();
+    let device = Device::default();
+    let dir = tempfile::tempdir().unwrap();
+    let err = trainer(config(2), dir.path())
+        .fit(Toy::new(&device, f32::NAN), data(16, 0), None, ToyBatcher)
+        .unwrap_err();
+    match &err {
+        TrainError::NonFiniteLoss {
+            epoch, step, batch, ..
+        } => {
+            assert_eq!((*epoch, *step, *batch), (1, 1, 1));
+        }
+        other => panic!("unexpected error {other}"),
+    }
+    assert!(err.to_string().contains("at epoch 1, step 1"), "{err}");
+    assert!(!dir.path().join("checkpoints").exists());
+    assert!(!dir.path().join("model.bpk").exists());
+}
+
+#[test]
+fn empty_datasets_and_bad_settings_are_errors() {
+    let _rng = serial();
+    let device = Device::default();
+    let dir = tempfile::tempdir().unwrap();
+    let err = trainer(config(1), dir.path())
+        .fit(Toy::new(&device, 1.0), data(0, 0), None, ToyBatcher)
+        .unwrap_err();
+    assert!(err.to_string().contains("training set is empty"), "{err}");
+    let err = Trainer::new(config(0), RunDir::create(dir.path()).unwrap(), device)
+        .err()
+        .unwrap();
+    assert!(err.to_string().contains("epochs = 0"), "{err}");
+}

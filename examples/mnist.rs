@@ -1,0 +1,119 @@
+//! The seed program: a Keras-style CNN on MNIST (or Fashion-MNIST), Adam 1e-3, batch 32,
+//! 5 epochs, then the test accuracy.
+//!
+//! ```text
+//! cargo run --release --example mnist                       # the seed program
+//! cargo run --release --example mnist -- --dataset fashion-mnist --epochs 10
+//! cargo run --release --example mnist -- --resume runs/mnist   # continue a killed run
+//! cargo run --release --example mnist -- --predict runs/mnist --images 0,1,2
+//! ```
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::Parser;
+use tinderbox::cli::TrainArgs;
+use tinderbox::data::vision::VisionDataset;
+use tinderbox::recipes::image_classification::{self as recipe, ImageRunConfig};
+
+#[cfg(feature = "mimalloc")]
+#[global_allocator]
+static ALLOCATOR: tinderbox::backend::Allocator = tinderbox::backend::Allocator;
+
+#[derive(Parser, Debug)]
+#[command(
+    about = "Train the seed MNIST CNN and report its test accuracy",
+    version
+)]
+struct Args {
+    /// mnist or fashion-mnist.
+    #[arg(long, default_value = "mnist")]
+    dataset: VisionDataset,
+    /// A directory holding the four IDX files (raw or .gz) to use instead of fetching.
+    #[arg(long)]
+    data_dir: Option<PathBuf>,
+    /// Train on only the first N training images.
+    #[arg(long)]
+    limit_train: Option<usize>,
+    /// Training images held out for validation (the last ones, as Keras' validation_split).
+    #[arg(long, default_value_t = 5_000, value_parser = clap::value_parser!(u64).range(1..))]
+    valid_size: u64,
+    /// Run directory.
+    #[arg(long, default_value = "runs/mnist")]
+    out: PathBuf,
+    /// Continue the killed (or finished) run in DIR with its saved configuration; `--epochs`
+    /// may extend it.
+    #[arg(long, value_name = "DIR", conflicts_with = "predict")]
+    resume: Option<PathBuf>,
+    /// Print the top-3 classes of test images (see `--images`) with the model saved in DIR.
+    #[arg(long, value_name = "DIR")]
+    predict: Option<PathBuf>,
+    /// Test-set indices for `--predict`.
+    #[arg(long, value_delimiter = ',', default_value = "0,1,2,3,4")]
+    images: Vec<usize>,
+    #[command(flatten)]
+    train: TrainArgs,
+}
+
+fn main() -> ExitCode {
+    match run(Args::parse()) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run(args: Args) -> Result<(), tinderbox::Error> {
+    if let Some(dir) = &args.predict {
+        for p in recipe::predict(dir, &args.images, 3)? {
+            let top: Vec<String> = p
+                .top
+                .iter()
+                .map(|(c, prob)| format!("{c} {prob:.4}"))
+                .collect();
+            println!(
+                "test image {} (label {}): {}",
+                p.index,
+                p.label,
+                top.join(", ")
+            );
+        }
+        return Ok(());
+    }
+    let (config, out, resume) = match &args.resume {
+        Some(dir) => {
+            let mut config = recipe::load_run_config(dir)?;
+            if let Some(epochs) = args.train.epochs {
+                config.train.epochs = epochs as usize;
+            }
+            (config, dir.clone(), true)
+        }
+        None => {
+            let mut config = ImageRunConfig {
+                dataset: args.dataset,
+                data_dir: args.data_dir,
+                valid_size: args.valid_size as usize,
+                limit_train: args.limit_train,
+                ..ImageRunConfig::default()
+            };
+            args.train.apply(&mut config.train);
+            (config, args.out, false)
+        }
+    };
+    let summary = recipe::train_and_test(&config, &out, resume)?;
+    println!(
+        "test accuracy {:.4}, test loss {:.4} after {} epochs ({:.1} s, backend {})",
+        summary.test_accuracy,
+        summary.test_loss,
+        summary.epochs,
+        summary.train_seconds,
+        summary.backend
+    );
+    println!(
+        "run directory: {} (summary.json, metrics.csv, curves.png)",
+        out.display()
+    );
+    Ok(())
+}

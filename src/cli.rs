@@ -1,0 +1,216 @@
+//! Command-line options shared by the examples: every training setting of
+//! [`TrainConfig`](tinderbox_train::TrainConfig), each optional so that an example keeps its own
+//! defaults and a resumed run keeps its saved ones.
+
+use clap::{Args, ValueEnum};
+use tinderbox_train::{
+    EarlyStopping, LrSchedule, Monitor, OptimizerConfig, OptimizerKind, TrainConfig,
+};
+
+/// The learning-rate schedules, by name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ScheduleName {
+    /// The base rate throughout.
+    Constant,
+    /// Multiply by `--gamma` every `--step-epochs` epochs.
+    Step,
+    /// Multiply by `--gamma` per epoch, smoothly.
+    Exponential,
+    /// Warm up over `--warmup-ratio` of the steps, then decay linearly to 0.
+    WarmupLinear,
+    /// Warm up over `--warmup-ratio` of the steps, then a half cosine to 0.
+    WarmupCosine,
+}
+
+/// Training options; each one given replaces the example's default.
+#[derive(Debug, Clone, Default, Args)]
+pub struct TrainArgs {
+    /// Passes over the training set.
+    #[arg(long, value_parser = clap::value_parser!(u64).range(1..))]
+    pub epochs: Option<u64>,
+    /// Examples per batch.
+    #[arg(long, value_parser = clap::value_parser!(u64).range(1..))]
+    pub batch_size: Option<u64>,
+    /// Base learning rate.
+    #[arg(long, value_parser = positive)]
+    pub lr: Option<f64>,
+    /// adam, adamw or sgd (momentum 0.9).
+    #[arg(long)]
+    pub optimizer: Option<OptimizerKind>,
+    /// Weight decay (decoupled for AdamW, added to the gradient for Adam and SGD).
+    #[arg(long, value_parser = non_negative)]
+    pub weight_decay: Option<f64>,
+    /// Learning-rate schedule.
+    #[arg(long, value_enum)]
+    pub schedule: Option<ScheduleName>,
+    /// Warm-up as a fraction of all steps, for the warmup-* schedules.
+    #[arg(long, default_value_t = 0.0, value_parser = fraction)]
+    pub warmup_ratio: f64,
+    /// Decay factor of the step and exponential schedules.
+    #[arg(long, default_value_t = 0.5, value_parser = positive)]
+    pub gamma: f64,
+    /// Epochs between drops of the step schedule.
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u64).range(1..))]
+    pub step_epochs: u64,
+    /// Clip the global gradient norm to this value.
+    #[arg(long, value_parser = positive)]
+    pub clip_grad_norm: Option<f64>,
+    /// Average the gradients of N batches per optimizer step.
+    #[arg(long, value_parser = clap::value_parser!(u64).range(1..))]
+    pub grad_accumulation: Option<u64>,
+    /// L1 penalty on weight matrices and kernels.
+    #[arg(long, value_parser = non_negative)]
+    pub l1: Option<f64>,
+    /// L2 penalty on weight matrices and kernels.
+    #[arg(long, value_parser = non_negative)]
+    pub l2: Option<f64>,
+    /// Stop after N epochs without improvement of the validation loss.
+    #[arg(long)]
+    pub patience: Option<usize>,
+    /// Keep the last epoch's weights instead of the best validation epoch's.
+    #[arg(long)]
+    pub keep_last: bool,
+    /// Seed for initial weights, shuffling and dropout.
+    #[arg(long)]
+    pub seed: Option<u64>,
+}
+
+impl TrainArgs {
+    /// Applies the options that were given to `config`.
+    pub fn apply(&self, config: &mut TrainConfig) {
+        if let Some(v) = self.epochs {
+            config.epochs = v as usize;
+        }
+        if let Some(v) = self.batch_size {
+            config.batch_size = v as usize;
+        }
+        if let Some(v) = self.lr {
+            config.lr = v;
+        }
+        if let Some(kind) = self.optimizer {
+            config.optimizer = OptimizerConfig::new(kind);
+        }
+        if let Some(v) = self.weight_decay {
+            config.optimizer.weight_decay = v as f32;
+        }
+        if let Some(name) = self.schedule {
+            let warmup_ratio = self.warmup_ratio;
+            config.schedule = match name {
+                ScheduleName::Constant => LrSchedule::Constant,
+                ScheduleName::Step => LrSchedule::Step {
+                    every_epochs: self.step_epochs as usize,
+                    gamma: self.gamma,
+                },
+                ScheduleName::Exponential => LrSchedule::Exponential { gamma: self.gamma },
+                ScheduleName::WarmupLinear => LrSchedule::WarmupLinear {
+                    warmup_ratio,
+                    warmup_steps: None,
+                },
+                ScheduleName::WarmupCosine => LrSchedule::WarmupCosine {
+                    warmup_ratio,
+                    warmup_steps: None,
+                    min_lr_ratio: 0.0,
+                },
+            };
+        }
+        if let Some(v) = self.clip_grad_norm {
+            config.clip_grad_norm = Some(v as f32);
+        }
+        if let Some(v) = self.grad_accumulation {
+            config.grad_accumulation = v as usize;
+        }
+        if let Some(v) = self.l1 {
+            config.l1 = v;
+        }
+        if let Some(v) = self.l2 {
+            config.l2 = v;
+        }
+        if let Some(patience) = self.patience {
+            config.early_stopping = Some(EarlyStopping {
+                monitor: Monitor::ValidLoss,
+                patience,
+                min_delta: 0.0,
+            });
+        }
+        if self.keep_last {
+            config.restore_best = false;
+        }
+        if let Some(v) = self.seed {
+            config.seed = v;
+        }
+    }
+}
+
+fn positive(s: &str) -> Result<f64, String> {
+    match s.parse::<f64>() {
+        Ok(v) if v > 0.0 && v.is_finite() => Ok(v),
+        _ => Err(format!("{s} is not a positive number")),
+    }
+}
+
+fn non_negative(s: &str) -> Result<f64, String> {
+    match s.parse::<f64>() {
+        Ok(v) if v >= 0.0 && v.is_finite() => Ok(v),
+        _ => Err(format!("{s} is not a number >= 0")),
+    }
+}
+
+fn fraction(s: &str) -> Result<f64, String> {
+    match s.parse::<f64>() {
+        Ok(v) if (0.0..1.0).contains(&v) => Ok(v),
+        _ => Err(format!("{s} is not a fraction in [0, 1)")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Parser;
+
+    #[derive(Parser)]
+    struct Cli {
+        #[command(flatten)]
+        train: TrainArgs,
+    }
+
+    #[test]
+    fn given_options_replace_defaults_and_others_stay() {
+        let cli = Cli::try_parse_from([
+            "x",
+            "--lr",
+            "0.01",
+            "--schedule",
+            "warmup-cosine",
+            "--warmup-ratio",
+            "0.1",
+            "--optimizer",
+            "sgd",
+            "--patience",
+            "2",
+        ])
+        .unwrap();
+        let mut config = TrainConfig::new(1e-3).with_epochs(5);
+        cli.train.apply(&mut config);
+        assert_eq!(config.lr, 0.01);
+        assert_eq!(config.epochs, 5);
+        assert_eq!(config.optimizer.kind, OptimizerKind::Sgd);
+        assert!(
+            matches!(config.schedule, LrSchedule::WarmupCosine { warmup_ratio, .. } if warmup_ratio == 0.1)
+        );
+        assert_eq!(config.early_stopping.unwrap().patience, 2);
+    }
+
+    #[test]
+    fn out_of_range_values_are_refused_by_the_parser() {
+        for bad in [
+            ["x", "--batch-size", "0"],
+            ["x", "--lr", "-1"],
+            ["x", "--lr", "nan"],
+            ["x", "--epochs", "0"],
+            ["x", "--warmup-ratio", "1.5"],
+            ["x", "--optimizer", "rmsprop"],
+        ] {
+            assert!(Cli::try_parse_from(bad).is_err(), "{bad:?} was accepted");
+        }
+    }
+}

@@ -1,0 +1,15 @@
+//! The facade's error: whatever a recipe's crates report.
+
+/// An error from one of the crates a recipe uses.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// Fetching, reading or batching data failed.
+    #[error(transparent)]
+    Data(#[from] tinderbox_data::DataError),
+    /// Training, checkpointing or evaluation failed.
+    #[error(transparent)]
+    Train(#[from] tinderbox_train::TrainError),
+    /// An argument or saved setting is unusable.
+    #[error("{0}")]
+    Invalid(String),
+}

@@ -1,0 +1,4 @@
+//! The programs behind the examples, callable from code and tests: each takes a serialisable
+//! config, writes a run directory and returns the figures of its `summary.json`.
+
+pub mod image_classification;
