@@ -48,12 +48,14 @@ fn inference(c: &mut Criterion) {
     let model = ImageClassifier::new(MnistCnnConfig::new().init(&device));
     let images: Tensor<4> =
         Tensor::random([1000, 1, 28, 28], Distribution::Uniform(0.0, 1.0), &device);
-    c.bench_function("mnist_cnn_inference/images/1000", |b| {
+    let mut group = c.benchmark_group("mnist_cnn_inference");
+    group.bench_with_input(BenchmarkId::new("images", 1000), &1000, |b, _| {
         b.iter(|| {
             let probs = model.predict_proba(images.clone());
             probs.argmax(1).into_data()
         })
     });
+    group.finish();
 }
 
 criterion_group! {

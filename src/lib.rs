@@ -23,6 +23,12 @@
 //! # Ok::<(), tinderbox::Error>(())
 //! ```
 
+// Library code reports bad input as errors; tests may unwrap.
+#![cfg_attr(
+    not(test),
+    deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)
+)]
+
 pub mod backend;
 pub mod cli;
 mod error;

@@ -35,6 +35,12 @@
 //! assert_eq!(train.image(0), Some(&[0u8, 255, 128, 64][..]));
 //! ```
 
+// Library code reports bad input as errors; tests may unwrap.
+#![cfg_attr(
+    not(test),
+    deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)
+)]
+
 mod error;
 pub mod fetch;
 pub mod vision;

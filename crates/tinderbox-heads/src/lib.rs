@@ -24,6 +24,12 @@
 //! assert!((loss - 10f32.ln()).abs() < 1e-5);
 //! ```
 
+// Library code reports bad input as errors; tests may unwrap.
+#![cfg_attr(
+    not(test),
+    deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)
+)]
+
 mod image_classifier;
 
 pub use image_classifier::ImageClassifier;

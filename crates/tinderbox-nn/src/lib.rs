@@ -17,5 +17,11 @@
 //! assert!((total - 1.0).abs() < 1e-6);
 //! ```
 
+// Library code reports bad input as errors; tests may unwrap.
+#![cfg_attr(
+    not(test),
+    deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)
+)]
+
 pub mod cnn;
 pub mod init;

@@ -1,14 +1,17 @@
 //! A valid 2-D convolution followed by 2x2 max-pooling, as one gather and one matrix product.
 //!
-//! The convolution is evaluated only where the pooling looks: at the four pooling phases
-//! `(2u + di, 2v + dj)`, from an im2col matrix that a single `select` gathers from the input.
-//! The pooled maximum of the four phases is taken with `relu(a - b) + b`, which needs only
-//! elementwise kernels (within one rounding of `max(a, b)`). The bias and a following ReLU
-//! commute with the maximum, so they are applied to the pooled map, four times smaller.
+//! The convolution is evaluated only where the pooling looks: at each of the four pooling phases
+//! `(2u + di, 2v + dj)` one `select` gathers an im2col matrix from the input and one batched
+//! matrix product applies the filters. The pooled maximum of the four phases is taken with
+//! `relu(a - b) + b`, which needs only elementwise kernels (within one rounding of `max(a, b)`).
+//! The bias and a following ReLU commute with the maximum, so they apply to the pooled map,
+//! four times smaller.
 //!
-//! On burn's CPU backend this is about 2.7x faster than `Conv2d` then `MaxPool2d`, forward and
+//! On burn's CPU backend this is about 4x faster than `Conv2d` then `MaxPool2d`, forward and
 //! backward together (see `docs/benchmarks.md`), and it is made only of portable tensor ops.
-//! The gather's backward is never needed when the input is data, as for a first layer.
+//! Keeping the phases in separate products (rather than one product sliced four ways) spares the
+//! backward pass four zero-filled gradient buffers. The gathers' backward is never needed when the
+//! input is data, as for a first layer.
 
 use burn::prelude::*;
 use burn::tensor::activation::relu;
@@ -42,23 +45,21 @@ pub fn conv2d_max_pool2(input: Tensor<4>, weight: Tensor<4>, bias: Option<Tensor
     let window = channels * kh * kw;
     let device = input.device();
 
-    let index = phase_im2col_index(channels, [height, width], [kh, kw], [ph, pw]);
-    let index =
-        Tensor::<1, Int>::from_data(TensorData::new(index, [window * 4 * positions]), &device);
-    let columns: Tensor<3> = input
-        .reshape([batch, channels * height * width])
-        .select(1, index)
-        .reshape([batch, window, 4 * positions]);
+    let flat = input.reshape([batch, channels * height * width]);
     let kernel: Tensor<3> = weight.reshape([1, out_channels, window]);
-    let conv = kernel.matmul(columns); // [B, O, 4 * positions], phase-major
-
-    let phase = |p: usize| {
-        conv.clone()
-            .slice(s![.., .., p * positions..(p + 1) * positions])
+    let phase = |offset: [usize; 2]| -> Tensor<3> {
+        let index = phase_im2col_index(channels, [height, width], [kh, kw], [ph, pw], offset);
+        let index =
+            Tensor::<1, Int>::from_data(TensorData::new(index, [window * positions]), &device);
+        let columns = flat
+            .clone()
+            .select(1, index)
+            .reshape([batch, window, positions]);
+        kernel.clone().matmul(columns) // [B, O, positions]
     };
     let pooled = max_elementwise(
-        max_elementwise(phase(0), phase(1)),
-        max_elementwise(phase(2), phase(3)),
+        max_elementwise(phase([0, 0]), phase([0, 1])),
+        max_elementwise(phase([1, 0]), phase([1, 1])),
     );
     let pooled = match bias {
         Some(bias) => pooled + bias.reshape([1, out_channels, 1]),
@@ -73,24 +74,24 @@ fn max_elementwise<const D: usize>(a: Tensor<D>, b: Tensor<D>) -> Tensor<D> {
     relu(a - b.clone()) + b
 }
 
-/// Flat input offsets of the im2col matrix, ordered `[window element][phase][position]`.
+/// Flat input offsets of the im2col matrix of one pooling phase `(di, dj)`, ordered
+/// `[window element][position]`.
 fn phase_im2col_index(
     channels: usize,
     [h, w]: [usize; 2],
     [kh, kw]: [usize; 2],
     [ph, pw]: [usize; 2],
+    [di, dj]: [usize; 2],
 ) -> Vec<i64> {
-    let mut index = Vec::with_capacity(channels * kh * kw * 4 * ph * pw);
+    let mut index = Vec::with_capacity(channels * kh * kw * ph * pw);
     for c in 0..channels {
         for i in 0..kh {
             for j in 0..kw {
-                for (di, dj) in [(0, 0), (0, 1), (1, 0), (1, 1)] {
-                    for u in 0..ph {
-                        for v in 0..pw {
-                            let row = 2 * u + di + i;
-                            let col = 2 * v + dj + j;
-                            index.push((c * h * w + row * w + col) as i64);
-                        }
+                for u in 0..ph {
+                    for v in 0..pw {
+                        let row = 2 * u + di + i;
+                        let col = 2 * v + dj + j;
+                        index.push((c * h * w + row * w + col) as i64);
                     }
                 }
             }

@@ -20,6 +20,12 @@
 //! let (grads, norm_before) = clip_grad_norm(&layer, grads, 1.0);
 //! ```
 
+// Library code reports bad input as errors; tests may unwrap.
+#![cfg_attr(
+    not(test),
+    deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)
+)]
+
 mod conv_pool;
 mod grad_norm;
 mod penalty;

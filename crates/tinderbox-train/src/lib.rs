@@ -22,6 +22,12 @@
 //! assert!(config.clone().with_batch_size(0).validate().is_err());
 //! ```
 
+// Library code reports bad input as errors; tests may unwrap.
+#![cfg_attr(
+    not(test),
+    deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)
+)]
+
 mod checkpoint;
 mod config;
 mod early_stopping;

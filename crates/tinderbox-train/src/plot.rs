@@ -90,9 +90,18 @@ fn panel<DB: DrawingBackend>(
         .y_label_area_size(56)
         .build_cartesian_2d(0.8..last_epoch + 0.2, (lo - pad)..(hi + pad))
         .map_err(|e| e.to_string())?;
+    let epochs = last_epoch as usize;
     chart
         .configure_mesh()
         .x_desc("epoch")
+        .x_labels(epochs.clamp(2, 12))
+        .x_label_formatter(&|x| {
+            if x.fract().abs() < 1e-9 {
+                format!("{x:.0}")
+            } else {
+                String::new()
+            }
+        })
         .label_style((FONT, 13))
         .draw()
         .map_err(|e| e.to_string())?;

@@ -31,7 +31,8 @@ impl EpochProgress {
     /// Advances by one batch and shows the running figures.
     pub fn batch_done(&self, loss: f64, accuracy: f64) {
         self.bar.inc(1);
-        if self.bar.position().is_multiple_of(10) || Some(self.bar.position()) == self.bar.length() {
+        if self.bar.position().is_multiple_of(10) || Some(self.bar.position()) == self.bar.length()
+        {
             self.bar
                 .set_message(format!("loss {loss:.4} acc {accuracy:.4}"));
         }
