@@ -86,6 +86,36 @@ impl RunDir {
         self.file("checkpoints")
     }
 
+    /// Deletes the temporary files and staging directories that a killed run can leave
+    /// (`.tmp*`, `.curves-*`, `checkpoints/.staging-*`). Call it only while no other process
+    /// writes into this run.
+    pub fn remove_temporaries(&self) -> Result<()> {
+        for dir in [self.path.clone(), self.checkpoints_dir()] {
+            let entries = match std::fs::read_dir(&dir) {
+                Ok(entries) => entries,
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
+                Err(e) => return Err(TrainError::io("listing", &dir, e)),
+            };
+            for entry in entries.flatten() {
+                let name = entry.file_name();
+                let name = name.to_string_lossy();
+                if [".tmp", ".curves-", ".staging-"]
+                    .iter()
+                    .any(|p| name.starts_with(p))
+                {
+                    let path = entry.path();
+                    let removed = if path.is_dir() {
+                        std::fs::remove_dir_all(&path)
+                    } else {
+                        std::fs::remove_file(&path)
+                    };
+                    removed.map_err(|e| TrainError::io("removing stale temporary", &path, e))?;
+                }
+            }
+        }
+        Ok(())
+    }
+
     /// Writes `value` as pretty JSON to `name`, atomically.
     pub fn write_json<T: Serialize>(&self, name: &str, value: &T) -> Result<()> {
         let path = self.file(name);
@@ -148,6 +178,21 @@ mod tests {
         assert_eq!(RunDir::open(run.path()).unwrap(), run);
         let v: serde_json::Value = run.read_json(CONFIG_FILE).unwrap();
         assert_eq!(v["a"], 1);
+    }
+
+    #[test]
+    fn stale_temporaries_are_removed_and_nothing_else() {
+        let dir = tempfile::tempdir().unwrap();
+        let run = RunDir::create(dir.path()).unwrap();
+        std::fs::create_dir_all(run.checkpoints_dir().join(".staging-abc")).unwrap();
+        std::fs::create_dir_all(run.checkpoints_dir().join("epoch-1")).unwrap();
+        std::fs::write(run.file(".tmpXYZ"), b"half").unwrap();
+        std::fs::write(run.file("metrics.csv"), b"epoch\n").unwrap();
+        run.remove_temporaries().unwrap();
+        assert!(!run.checkpoints_dir().join(".staging-abc").exists());
+        assert!(!run.file(".tmpXYZ").exists());
+        assert!(run.checkpoints_dir().join("epoch-1").is_dir());
+        assert!(run.metrics_csv().is_file());
     }
 
     #[test]

@@ -148,6 +148,8 @@ impl Trainer {
         let train_device = self.device.clone().autodiff();
         let eval_device = self.device.clone().without_autodiff();
         let checkpoints = Checkpoints::new(self.run.checkpoints_dir());
+        // A run killed mid-write leaves temporary files; only one process trains in a run.
+        self.run.remove_temporaries()?;
         let mut optim = cfg.optimizer.init();
         let mut model = model;
         let mut state = TrainState {
@@ -280,9 +282,10 @@ impl Trainer {
             state.best.update(monitor, min_delta, &metrics);
             state.history.push(metrics);
             state.epoch = epoch;
+            // Keras' rule: stop once `patience` epochs in a row brought no improvement.
             if let Some(patience) = patience
                 && state.best.epoch.is_some()
-                && state.best.epochs_without_improvement > patience
+                && state.best.epochs_without_improvement >= patience.max(1)
             {
                 state.stopped_early = true;
                 if self.progress {

@@ -91,6 +91,7 @@ impl Cache {
             // Another process built it while we waited for the lock.
             return Ok(target);
         }
+        remove_stale(&self.root, &format!(".{name}-"))?;
         let staging = tempfile::Builder::new()
             .prefix(&format!(".{name}-"))
             .tempdir_in(&self.root)
@@ -124,6 +125,24 @@ fn default_root() -> Result<PathBuf> {
             path: PathBuf::from("~/.cache/tinderbox"),
             reason: "no platform cache directory (HOME unset?)".into(),
         })
+}
+
+/// Removes what killed processes left under `dir` with names starting with `prefix`. The caller
+/// holds the lock that every writer of such names takes, so none of them is in use.
+pub(crate) fn remove_stale(dir: &Path, prefix: &str) -> Result<()> {
+    let entries = fs::read_dir(dir).map_err(|e| DataError::io("listing", dir, e))?;
+    for entry in entries.flatten() {
+        if entry.file_name().to_string_lossy().starts_with(prefix) {
+            let path = entry.path();
+            let removed = if path.is_dir() {
+                fs::remove_dir_all(&path)
+            } else {
+                fs::remove_file(&path)
+            };
+            removed.map_err(|e| DataError::io("removing stale temporary", &path, e))?;
+        }
+    }
+    Ok(())
 }
 
 pub(crate) fn create_dir(dir: &Path) -> Result<()> {
@@ -191,6 +210,10 @@ mod tests {
             assert_eq!(fs::read(path.join("file")).unwrap(), b"ok");
         }
         assert_eq!(builds, 1);
+        // A staging directory left by a killed build is removed by the next build.
+        fs::remove_dir_all(dir.path().join("thing")).unwrap();
+        fs::create_dir(dir.path().join(".thing-killed")).unwrap();
+        cache.entry("thing", |_| Ok(())).unwrap();
         let leftovers: Vec<_> = fs::read_dir(dir.path())
             .unwrap()
             .map(|e| e.unwrap().file_name().into_string().unwrap())

@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 
 use sha2::{Digest, Sha256};
 
-use super::cache::{Cache, create_dir};
+use super::cache::{Cache, create_dir, remove_stale};
 use super::clients::{Attempt, Registry, run};
 use crate::error::{ClientMissing, DataError, FetchFailed, Result};
 
@@ -39,8 +39,10 @@ impl Cache {
         if matches_checksum(&target, source.sha256)? {
             return Ok(target);
         }
+        let prefix = format!(".fetch-{}-", source.file_name);
+        remove_stale(&downloads, &prefix)?;
         let staging = tempfile::Builder::new()
-            .prefix(".fetch-")
+            .prefix(&prefix)
             .tempdir_in(&downloads)
             .map_err(|e| DataError::io("creating a staging directory in", &downloads, e))?;
         let fetched = self.download(source, staging.path(), &downloads)?;
