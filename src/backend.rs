@@ -4,7 +4,12 @@
 
 use burn::prelude::*;
 
-#[cfg(not(any(feature = "flex", feature = "wgpu", feature = "cuda")))]
+#[cfg(not(any(
+    feature = "flex",
+    feature = "wgpu",
+    feature = "cuda",
+    feature = "ndarray"
+)))]
 compile_error!(
     "tinderbox needs a backend: enable one of the features `flex` (default), `wgpu` or `cuda`"
 );
