@@ -1,7 +1,9 @@
 //! Neural-network layers and models for tinderbox, built from burn's modules: each a
 //! `#[derive(Config)]` recipe with `init(&device)` and a `#[derive(Module)]` struct.
 //!
-//! - [`cnn`]: the seed program's MNIST CNN, initialised as Keras does.
+//! - [`cnn`]: the seed program's MNIST CNN, initialised as Keras does;
+//! - [`rnn`]: an LSTM with Keras' input and recurrent dropout;
+//! - [`text`]: text encoders behind the [`SequenceEncoder`] trait (the seed's LSTM encoder);
 //! - [`init`]: Keras' default initialisers (Glorot uniform, zero bias).
 //!
 //! Models name no backend; the device you pass decides where they run.
@@ -25,3 +27,8 @@
 
 pub mod cnn;
 pub mod init;
+pub mod rnn;
+mod sequence;
+pub mod text;
+
+pub use sequence::{Encoded, SequenceEncoder};

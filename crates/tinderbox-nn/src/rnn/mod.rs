@@ -1,0 +1,5 @@
+//! Recurrent layers.
+
+mod lstm;
+
+pub use lstm::{Lstm, LstmConfig};
