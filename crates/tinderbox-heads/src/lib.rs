@@ -3,7 +3,11 @@
 //! `Learner` (`TrainStep`/`InferenceStep`).
 //!
 //! - [`ImageClassifier`]: any [`ImageModel`](tinderbox_nn::cnn::ImageModel) with softmax
-//!   cross-entropy on [`ImageBatch`](tinderbox_data::vision::ImageBatch)es.
+//!   cross-entropy on [`ImageBatch`](tinderbox_data::vision::ImageBatch)es;
+//! - [`Head`], the trait of task heads, and [`ClassificationHead`] (binary with a sigmoid unit or
+//!   multi-class with softmax, optional class weights, last/first/mean/max pooling);
+//! - [`SequenceClassifier`]: any [`SequenceEncoder`](tinderbox_nn::SequenceEncoder) with any
+//!   [`Head`] on [`TextBatch`](tinderbox_data::text::TextBatch)es.
 //!
 //! ```
 //! use burn::prelude::*;
@@ -30,6 +34,12 @@
     deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)
 )]
 
+mod classification_head;
+mod head;
 mod image_classifier;
+mod sequence_classifier;
 
+pub use classification_head::{ClassificationHead, ClassificationHeadConfig, Pooling};
+pub use head::Head;
 pub use image_classifier::ImageClassifier;
+pub use sequence_classifier::SequenceClassifier;

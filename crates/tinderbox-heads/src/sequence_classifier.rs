@@ -1,0 +1,90 @@
+//! Any [`SequenceEncoder`] with any [`Head`], trainable on [`TextBatch`]es.
+
+use burn::prelude::*;
+use burn::tensor::activation::softmax;
+use burn::train::{ClassificationOutput, InferenceStep, TrainOutput, TrainStep};
+use tinderbox_data::text::TextBatch;
+use tinderbox_nn::SequenceEncoder;
+use tinderbox_train::TrainTask;
+
+use crate::head::Head;
+
+/// An encoder and a head: the model of every text classifier (LSTM or transformer).
+///
+/// ```
+/// use burn::prelude::*;
+/// use tinderbox_heads::{ClassificationHeadConfig, SequenceClassifier};
+/// use tinderbox_nn::text::LstmEncoderConfig;
+///
+/// let device = Device::default();
+/// let model = SequenceClassifier::new(
+///     LstmEncoderConfig::new(1000).init(&device),
+///     ClassificationHeadConfig::new(32, 2).init(&device),
+/// );
+/// let ids = Tensor::<2, Int>::from_ints([[0, 0, 17, 4], [5, 6, 7, 8]], &device);
+/// let probs = model.predict_proba(ids.clone(), ids.equal_elem(0));
+/// assert_eq!(probs.dims(), [2, 2]);
+/// ```
+#[derive(Module, Debug)]
+pub struct SequenceClassifier<E, H> {
+    /// The encoder.
+    pub encoder: E,
+    /// The head.
+    pub head: H,
+}
+
+impl<E: SequenceEncoder, H: Head> SequenceClassifier<E, H> {
+    /// Joins an encoder and a head.
+    pub fn new(encoder: E, head: H) -> Self {
+        Self { encoder, head }
+    }
+
+    /// Class logits `[B, C]`.
+    pub fn logits(&self, ids: Tensor<2, Int>, mask_pad: Tensor<2, Bool>) -> Tensor<2> {
+        let encoded = self.encoder.encode(ids, mask_pad.clone());
+        self.head.forward(encoded, mask_pad)
+    }
+
+    /// Class probabilities `[B, C]`.
+    pub fn predict_proba(&self, ids: Tensor<2, Int>, mask_pad: Tensor<2, Bool>) -> Tensor<2> {
+        softmax(self.logits(ids, mask_pad), 1)
+    }
+
+    /// Scores a batch.
+    pub fn forward_batch(&self, batch: TextBatch) -> ClassificationOutput {
+        let logits = self.logits(batch.ids, batch.mask_pad);
+        let loss = self.head.loss(logits.clone(), batch.labels.clone());
+        ClassificationOutput::new(loss, logits, batch.labels)
+    }
+}
+
+impl<E, H> TrainTask for SequenceClassifier<E, H>
+where
+    E: SequenceEncoder + Clone + Send + 'static,
+    H: Head + Clone + Send + 'static,
+{
+    type Batch = TextBatch;
+
+    fn forward_classification(&self, batch: TextBatch) -> ClassificationOutput {
+        self.forward_batch(batch)
+    }
+}
+
+impl<E: SequenceEncoder, H: Head> TrainStep for SequenceClassifier<E, H> {
+    type Input = TextBatch;
+    type Output = ClassificationOutput;
+
+    fn step(&self, batch: TextBatch) -> TrainOutput<ClassificationOutput> {
+        let output = self.forward_batch(batch);
+        TrainOutput::new(self, output.loss.backward(), output)
+    }
+}
+
+impl<E: SequenceEncoder, H: Head> InferenceStep for SequenceClassifier<E, H> {
+    type Input = TextBatch;
+    type Output = ClassificationOutput;
+
+    fn step(&self, batch: TextBatch) -> ClassificationOutput {
+        self.forward_batch(batch)
+    }
+}
