@@ -5,6 +5,7 @@
 //!
 //! | module | crate | for |
 //! |---|---|---|
+//! | [`tokenize`] | `tinderbox-tokenize` | tokenizers: load, train, Keras word-level, batch encoding |
 //! | [`data`] | `tinderbox-data` | datasets fetched offline and checked by sha256; batchers |
 //! | [`ops`] | `tinderbox-ops` | tensor ops: gradient norms and clipping, weight penalties |
 //! | [`nn`] | `tinderbox-nn` | layers and models (the MNIST CNN) |
@@ -39,4 +40,5 @@ pub use tinderbox_data as data;
 pub use tinderbox_heads as heads;
 pub use tinderbox_nn as nn;
 pub use tinderbox_ops as ops;
+pub use tinderbox_tokenize as tokenize;
 pub use tinderbox_train as train;

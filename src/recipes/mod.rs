@@ -2,3 +2,4 @@
 //! config, writes a run directory and returns the figures of its `summary.json`.
 
 pub mod image_classification;
+pub mod text_classification;

@@ -30,6 +30,7 @@
 
 mod checkpoint;
 mod config;
+mod confusion;
 mod early_stopping;
 mod error;
 mod metrics;
@@ -43,11 +44,12 @@ mod trainer;
 
 pub use checkpoint::{Checkpoints, TrainState, load_model, save_model};
 pub use config::TrainConfig;
+pub use confusion::ConfusionMatrix;
 pub use early_stopping::{BestEpoch, EarlyStopping, Monitor};
 pub use error::{Result, TrainError};
 pub use metrics::{CSV_HEADER, EpochMetrics, Meter, to_csv};
 pub use optimizer::{OptimizerConfig, OptimizerKind};
-pub use plot::plot_curves;
+pub use plot::{plot_confusion, plot_curves};
 pub use run_dir::{CONFIG_FILE, RunDir, read_json, write_atomic};
 pub use schedule::{LrSchedule, ScheduleSpan};
 pub use task::TrainTask;

@@ -5,8 +5,9 @@ use std::path::Path;
 use std::sync::Once;
 
 use plotters::prelude::*;
-use plotters::style::FontStyle;
+use plotters::style::{FontStyle, FontTransform};
 
+use crate::confusion::ConfusionMatrix;
 use crate::error::{Result, TrainError};
 use crate::metrics::EpochMetrics;
 
@@ -39,6 +40,94 @@ pub fn plot_curves(history: &[EpochMetrics], path: &Path) -> Result<()> {
     tmp.persist(path)
         .map_err(|e| TrainError::io("renaming into", path, e.error))?;
     Ok(())
+}
+
+/// Draws a confusion matrix (rows: true class, columns: prediction) as a heat map with counts,
+/// into `path` (a `.png`), atomically.
+pub fn plot_confusion(matrix: &ConfusionMatrix, names: &[String], path: &Path) -> Result<()> {
+    register_font();
+    let dir = path
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    let tmp = tempfile::Builder::new()
+        .prefix(".confusion-")
+        .suffix(".png")
+        .tempfile_in(dir)
+        .map_err(|e| TrainError::io("creating a temporary file in", dir, e))?;
+    draw_confusion(matrix, names, tmp.path()).map_err(|reason| TrainError::Plot {
+        path: path.to_path_buf(),
+        reason,
+    })?;
+    tmp.persist(path)
+        .map_err(|e| TrainError::io("renaming into", path, e.error))?;
+    Ok(())
+}
+
+fn draw_confusion(
+    matrix: &ConfusionMatrix,
+    names: &[String],
+    file: &Path,
+) -> std::result::Result<(), String> {
+    let n = matrix.counts.len().max(1);
+    let cell = (560 / n as u32).clamp(24, 120);
+    let label_room = 150;
+    let size = (
+        label_room + cell * n as u32 + 20,
+        label_room + cell * n as u32 + 20,
+    );
+    let root = BitMapBackend::new(file, size).into_drawing_area();
+    root.fill(&WHITE).map_err(|e| e.to_string())?;
+    let max = matrix
+        .counts
+        .iter()
+        .flatten()
+        .copied()
+        .max()
+        .unwrap_or(1)
+        .max(1) as f64;
+    let font = (FONT, (cell as f64 * 0.3).clamp(10.0, 18.0));
+    for (t, row) in matrix.counts.iter().enumerate() {
+        for (p, &count) in row.iter().enumerate() {
+            let x0 = (label_room + p as u32 * cell) as i32;
+            let y0 = (label_room + t as u32 * cell) as i32;
+            let shade = 1.0 - count as f64 / max;
+            let level = (255.0 * shade) as u8;
+            let color = RGBColor(level, level, 255);
+            root.draw(&Rectangle::new(
+                [(x0, y0), (x0 + cell as i32, y0 + cell as i32)],
+                color.filled(),
+            ))
+            .map_err(|e| e.to_string())?;
+            let text_color = if shade < 0.5 { WHITE } else { BLACK };
+            root.draw(&Text::new(
+                count.to_string(),
+                (x0 + cell as i32 / 4, y0 + cell as i32 / 3),
+                font.into_font().color(&text_color),
+            ))
+            .map_err(|e| e.to_string())?;
+        }
+    }
+    let label_font = (FONT, 13).into_font();
+    for (i, name) in names.iter().enumerate() {
+        let offset = (label_room + i as u32 * cell + cell / 3) as i32;
+        let short: String = name.chars().take(18).collect();
+        root.draw(&Text::new(short.clone(), (5, offset), label_font.clone()))
+            .map_err(|e| e.to_string())?;
+        root.draw(&Text::new(
+            short,
+            (offset, 10),
+            label_font.clone().transform(FontTransform::Rotate90),
+        ))
+        .map_err(|e| e.to_string())?;
+    }
+    root.draw(&Text::new(
+        "rows: true class, columns: predicted",
+        (5, label_room as i32 - 20),
+        label_font,
+    ))
+    .map_err(|e| e.to_string())?;
+    root.present().map_err(|e| e.to_string())
 }
 
 type Series<'a> = (&'a str, RGBColor, Vec<(f64, f64)>);
@@ -133,6 +222,21 @@ fn panel<DB: DrawingBackend>(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn confusion_matrix_png() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("confusion.png");
+        let m = ConfusionMatrix::new(&[0, 1, 1, 2], &[0, 1, 2, 2], 3);
+        plot_confusion(
+            &m,
+            &["business".into(), "sport".into(), "tech".into()],
+            &path,
+        )
+        .unwrap();
+        assert_eq!(&std::fs::read(&path).unwrap()[..4], b"\x89PNG");
+        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);
+    }
 
     #[test]
     fn writes_a_png_and_nothing_else() {

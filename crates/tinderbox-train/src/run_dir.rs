@@ -99,7 +99,7 @@ impl RunDir {
             for entry in entries.flatten() {
                 let name = entry.file_name();
                 let name = name.to_string_lossy();
-                if [".tmp", ".curves-", ".staging-"]
+                if [".tmp", ".curves-", ".confusion-", ".staging-"]
                     .iter()
                     .any(|p| name.starts_with(p))
                 {

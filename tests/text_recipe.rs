@@ -1,0 +1,157 @@
+//! The text-classification program end to end on small generated datasets: both models, the
+//! files of a run, prediction and resume from the saved run, and bad input.
+
+use std::path::Path;
+
+use tinderbox::data::text::TextSource;
+use tinderbox::recipes::text_classification::{
+    TextEncoderConfig, TextModel, TextRunConfig, TextRunSummary, load_run_config, predict,
+    train_and_test,
+};
+
+/// Two classes with different words, `n` texts each, one file per text.
+fn folder(dir: &Path, n: usize) {
+    let words = [
+        ("pos", ["wonderful", "great", "superb", "moving", "joyful"]),
+        ("neg", ["awful", "boring", "dreadful", "tedious", "clumsy"]),
+    ];
+    for (class, vocab) in words {
+        std::fs::create_dir_all(dir.join(class)).unwrap();
+        for i in 0..n {
+            let text = format!(
+                "the film was {} and {} , the cast {}",
+                vocab[i % 5],
+                vocab[(i / 5) % 5],
+                vocab[(i + 2) % 5]
+            );
+            std::fs::write(dir.join(class).join(format!("{i:03}.txt")), text).unwrap();
+        }
+    }
+}
+
+fn config(data: &Path, model: TextModel, epochs: usize) -> TextRunConfig {
+    let mut config = TextRunConfig::for_source(TextSource::Folder {
+        path: data.to_path_buf(),
+    });
+    config.encoder = TextEncoderConfig::new(model, 50);
+    config.max_len = 12;
+    config.train.epochs = epochs;
+    config.train.batch_size = 8;
+    config.train.lr = 1e-2;
+    config
+}
+
+#[test]
+fn bag_of_embeddings_learns_predicts_and_resumes() {
+    let dir = tempfile::tempdir().unwrap();
+    folder(&dir.path().join("data"), 60);
+    let out = dir.path().join("run");
+    let summary = train_and_test(
+        &config(&dir.path().join("data"), TextModel::Bow, 4),
+        &out,
+        false,
+    )
+    .unwrap();
+    assert_eq!(summary.examples, [96, 12, 12]);
+    assert_eq!(summary.class_names, vec!["neg", "pos"]);
+    assert_eq!(summary.model, "bow");
+    assert!(summary.test_accuracy >= 0.9, "{summary:?}");
+    assert!((summary.test_macro_f1 - summary.test_accuracy).abs() < 0.1);
+    let counted: u64 = summary.confusion.iter().flatten().sum();
+    assert_eq!(counted, 12);
+    for file in [
+        "config.json",
+        "split.json",
+        "tokenizer.json",
+        "metrics.csv",
+        "curves.png",
+        "confusion.png",
+        "model.bpk",
+        "summary.json",
+    ] {
+        assert!(out.join(file).is_file(), "{file} missing");
+    }
+    let saved: TextRunSummary =
+        serde_json::from_slice(&std::fs::read(out.join("summary.json")).unwrap()).unwrap();
+    assert_eq!(saved, summary);
+
+    let texts = vec![
+        "superb and joyful".to_string(),
+        "dreadful , tedious".to_string(),
+        String::new(),
+    ];
+    let predictions = predict(&out, &texts).unwrap();
+    assert_eq!(predictions[0].label, "pos");
+    assert_eq!(predictions[1].label, "neg");
+    for p in &predictions {
+        let total: f32 = p.probabilities.iter().map(|(_, v)| v).sum();
+        assert!((total - 1.0).abs() < 1e-5);
+    }
+
+    // Resuming keeps the split and tokenizer of the run and continues its epochs.
+    let split_before = std::fs::read(out.join("split.json")).unwrap();
+    let mut more = load_run_config(&out).unwrap();
+    more.train.epochs = 5;
+    let resumed = train_and_test(&more, &out, true).unwrap();
+    assert_eq!(resumed.epochs, 5);
+    assert_eq!(std::fs::read(out.join("split.json")).unwrap(), split_before);
+}
+
+#[test]
+fn the_seed_lstm_trains_end_to_end() {
+    let dir = tempfile::tempdir().unwrap();
+    folder(&dir.path().join("data"), 30);
+    let summary = train_and_test(
+        &config(&dir.path().join("data"), TextModel::Lstm, 2),
+        &dir.path().join("run"),
+        false,
+    )
+    .unwrap();
+    assert_eq!(summary.model, "lstm");
+    assert_eq!(summary.epochs, 2);
+    assert!(summary.test_accuracy.is_finite());
+}
+
+#[test]
+fn bad_datasets_are_clear_errors() {
+    let dir = tempfile::tempdir().unwrap();
+    let csv = dir.path().join("reviews.csv");
+    std::fs::write(&csv, "review,stars\ngood,5\nbad,1\n").unwrap();
+    let mut bad = config(dir.path(), TextModel::Bow, 1);
+    bad.source = TextSource::File {
+        path: csv.clone(),
+        text_col: "review".into(),
+        label_col: "label".into(),
+    };
+    let err = train_and_test(&bad, &dir.path().join("run1"), false)
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("no column \"label\""), "{err}");
+
+    // Two texts per class cannot fill train, validation and test.
+    bad.source = TextSource::File {
+        path: csv,
+        text_col: "review".into(),
+        label_col: "stars".into(),
+    };
+    let err = train_and_test(&bad, &dir.path().join("run2"), false)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("too few for a train/validation/test split"),
+        "{err}"
+    );
+
+    let empty = dir.path().join("empty");
+    std::fs::create_dir(&empty).unwrap();
+    bad.source = TextSource::Folder { path: empty };
+    let err = train_and_test(&bad, &dir.path().join("run3"), false)
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("one sub-folder per class"), "{err}");
+
+    let err = predict(&dir.path().join("run3"), &["x".into()])
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("not a tinderbox run directory"), "{err}");
+}
