@@ -57,6 +57,9 @@ struct Args {
     /// post for bbc-news].
     #[arg(long)]
     truncating: Option<Side>,
+    /// Pad each batch only to its longest text and batch texts of similar length together.
+    #[arg(long)]
+    bucket: bool,
     /// Run directory.
     #[arg(long, default_value = "runs/text_classification")]
     out: PathBuf,
@@ -141,6 +144,7 @@ fn run(args: Args) -> Result<(), tinderbox::Error> {
             config.max_len = args.max_len.map_or(config.max_len, |v| v as usize);
             config.padding = args.padding.unwrap_or(config.padding);
             config.truncating = args.truncating.unwrap_or(config.truncating);
+            config.bucket_by_length = args.bucket;
             args.train.apply(&mut config.train);
             (config, args.out.clone(), false)
         }

@@ -4,6 +4,7 @@
 //! stratified 80/10/10 split; the best validation epoch is tested.
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use burn::prelude::*;
 use serde::{Deserialize, Serialize};
@@ -14,8 +15,8 @@ use tinderbox_nn::SequenceEncoder;
 use tinderbox_nn::text::{BagEncoderConfig, LstmEncoderConfig};
 use tinderbox_tokenize::{EncodeOptions, KerasOptions, Side, TextTokenizer, Tokenizer};
 use tinderbox_train::{
-    CONFIG_FILE, ConfusionMatrix, OptimizerConfig, OptimizerKind, RunDir, TrainConfig, Trainer,
-    evaluate, load_model, plot_confusion,
+    CONFIG_FILE, ConfusionMatrix, LengthBuckets, OptimizerConfig, OptimizerKind, RunDir,
+    TrainConfig, Trainer, evaluate, load_model, plot_confusion,
 };
 
 use crate::Error;
@@ -101,6 +102,10 @@ pub struct TextRunConfig {
     pub encoder: TextEncoderConfig,
     /// Dropout before the dense layer.
     pub head_dropout: f64,
+    /// Pad each batch only to its longest text and group texts of similar length into batches
+    /// (the seed pads every text to `max_len`).
+    #[serde(default)]
+    pub bucket_by_length: bool,
     /// The training settings; `seed` also draws the split.
     pub train: TrainConfig,
 }
@@ -117,6 +122,7 @@ impl Default for TextRunConfig {
             test_fraction: 0.1,
             encoder: TextEncoderConfig::new(TextModel::Lstm, 10_000),
             head_dropout: 0.0,
+            bucket_by_length: false,
             train: TrainConfig::new(1e-3)
                 .with_epochs(10)
                 .with_batch_size(32)
@@ -231,7 +237,7 @@ fn batcher(config: &TextRunConfig, tokenizer: &Tokenizer) -> Result<TextBatcher,
     Ok(TextBatcher {
         pad_id: pad.id,
         // Keras pads every sequence to max_len; the LSTM runs over that padding.
-        fixed_len: Some(config.max_len),
+        fixed_len: (!config.bucket_by_length).then_some(config.max_len),
         side: config.padding,
     })
 }
@@ -252,7 +258,7 @@ pub fn train_and_test(
         )));
     }
     let run = RunDir::create(out)?;
-    let trainer =
+    let mut trainer =
         Trainer::new(config.train.clone(), run.clone(), default_device())?.with_resume(resume);
     let data = config.source.load(&Cache::from_env()?)?;
     if data.lossy_texts > 0 {
@@ -294,6 +300,18 @@ pub fn train_and_test(
     let encode = |part: &LabeledTexts| TextDataset::encode(part, &tokenizer, &options);
     let (train_set, valid_set, test_set) = (encode(&train)?, encode(&valid)?, encode(&test)?);
     let batcher = batcher(config, &tokenizer)?;
+    if config.bucket_by_length {
+        let lengths = train_set
+            .items()
+            .iter()
+            .map(|item| item.ids.len())
+            .collect();
+        trainer = trainer.with_epoch_order(Arc::new(LengthBuckets::new(
+            lengths,
+            config.train.batch_size,
+            50,
+        )));
+    }
 
     let device = default_device();
     device.seed(config.train.seed);

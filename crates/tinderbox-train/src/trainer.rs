@@ -12,6 +12,7 @@ use std::time::Instant;
 use burn::data::dataloader::DataLoaderBuilder;
 use burn::data::dataloader::batcher::Batcher;
 use burn::data::dataset::Dataset;
+use burn::data::dataset::transform::SelectionDataset;
 use burn::optim::{GradientsAccumulator, GradientsParams};
 use burn::prelude::*;
 use burn::train::ClassificationOutput;
@@ -20,6 +21,7 @@ use crate::checkpoint::{Checkpoints, TrainState, save_model};
 use crate::config::TrainConfig;
 use crate::error::{Result, TrainError};
 use crate::metrics::{EpochMetrics, Meter, to_csv};
+use crate::order::EpochOrder;
 use crate::plot::plot_curves;
 use crate::progress::EpochProgress;
 use crate::run_dir::{RunDir, write_atomic};
@@ -80,6 +82,7 @@ pub struct Trainer {
     device: Device,
     resume: bool,
     progress: bool,
+    order: Option<Arc<dyn EpochOrder>>,
 }
 
 impl Trainer {
@@ -92,6 +95,7 @@ impl Trainer {
             device,
             resume: false,
             progress: true,
+            order: None,
         })
     }
 
@@ -104,6 +108,13 @@ impl Trainer {
     /// Show the progress bar and one line per epoch (on by default).
     pub fn with_progress(mut self, progress: bool) -> Self {
         self.progress = progress;
+        self
+    }
+
+    /// Visit the training set in the order `order` gives for each epoch (for example
+    /// [`LengthBuckets`](crate::LengthBuckets)) instead of a plain shuffle.
+    pub fn with_epoch_order(mut self, order: Arc<dyn EpochOrder>) -> Self {
+        self.order = Some(order);
         self
     }
 
@@ -187,11 +198,30 @@ impl Trainer {
         while state.epoch < cfg.epochs && !state.stopped_early {
             let epoch = state.epoch + 1;
             let epoch_start = Instant::now();
-            let loader = DataLoaderBuilder::new(batcher.clone())
+            let epoch_seed = mix_seed(cfg.seed, epoch as u64);
+            let builder = DataLoaderBuilder::new(batcher.clone())
                 .batch_size(cfg.batch_size)
-                .shuffle(mix_seed(cfg.seed, epoch as u64))
-                .set_device(train_device.clone())
-                .build(train.clone());
+                .set_device(train_device.clone());
+            let loader = match &self.order {
+                None => builder.shuffle(epoch_seed).build(train.clone()),
+                Some(order) => {
+                    let indices = order.order(train.len(), epoch_seed);
+                    if indices.len() != train.len() || indices.iter().any(|&i| i >= train.len()) {
+                        return Err(TrainError::InvalidConfig {
+                            name: "epoch order",
+                            value: format!("{} indices", indices.len()),
+                            reason: format!(
+                                "must be a permutation of the {} training examples",
+                                train.len()
+                            ),
+                        });
+                    }
+                    builder.build(SelectionDataset::<D, I>::from_indices_unchecked(
+                        train.clone(),
+                        indices,
+                    ))
+                }
+            };
             let bar = EpochProgress::new(epoch, cfg.epochs, batches_per_epoch, self.progress);
             let mut meter = Meter::default();
             let mut accumulator = GradientsAccumulator::<T>::new();
