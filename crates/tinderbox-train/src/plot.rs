@@ -23,39 +23,35 @@ fn register_font() {
 
 /// Draws loss (left) and accuracy (right) against the epoch into `path` (a `.png`), atomically.
 pub fn plot_curves(history: &[EpochMetrics], path: &Path) -> Result<()> {
-    register_font();
-    let dir = path
-        .parent()
-        .filter(|p| !p.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
-    let tmp = tempfile::Builder::new()
-        .prefix(".curves-")
-        .suffix(".png")
-        .tempfile_in(dir)
-        .map_err(|e| TrainError::io("creating a temporary file in", dir, e))?;
-    draw(history, tmp.path()).map_err(|reason| TrainError::Plot {
-        path: path.to_path_buf(),
-        reason,
-    })?;
-    tmp.persist(path)
-        .map_err(|e| TrainError::io("renaming into", path, e.error))?;
-    Ok(())
+    write_png(path, ".curves-", |file| draw(history, file))
 }
 
 /// Draws a confusion matrix (rows: true class, columns: prediction) as a heat map with counts,
 /// into `path` (a `.png`), atomically.
 pub fn plot_confusion(matrix: &ConfusionMatrix, names: &[String], path: &Path) -> Result<()> {
+    write_png(path, ".confusion-", |file| {
+        draw_confusion(matrix, names, file)
+    })
+}
+
+/// Runs `draw` on a temporary `.png` beside `path` (plotters picks the format from the name)
+/// and renames it to `path`, so a reader never sees half an image.
+fn write_png(
+    path: &Path,
+    prefix: &str,
+    draw: impl FnOnce(&Path) -> std::result::Result<(), String>,
+) -> Result<()> {
     register_font();
     let dir = path
         .parent()
         .filter(|p| !p.as_os_str().is_empty())
         .unwrap_or(Path::new("."));
     let tmp = tempfile::Builder::new()
-        .prefix(".confusion-")
+        .prefix(prefix)
         .suffix(".png")
         .tempfile_in(dir)
         .map_err(|e| TrainError::io("creating a temporary file in", dir, e))?;
-    draw_confusion(matrix, names, tmp.path()).map_err(|reason| TrainError::Plot {
+    draw(tmp.path()).map_err(|reason| TrainError::Plot {
         path: path.to_path_buf(),
         reason,
     })?;
