@@ -38,7 +38,7 @@ impl Pretrained {
                         let target = staging.join(relative);
                         result = target
                             .parent()
-                            .map_or(Ok(()), |p| std::fs::create_dir_all(p))
+                            .map_or(Ok(()), std::fs::create_dir_all)
                             .map_err(|e| crate::DataError::io("creating", staging, e))
                             .and_then(|()| write_atomic(&target, bytes));
                     }
