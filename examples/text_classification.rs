@@ -69,6 +69,9 @@ struct Args {
     /// Classify the TEXTS with the model saved in DIR.
     #[arg(long, value_name = "DIR")]
     predict: Option<PathBuf>,
+    /// Score the model saved in DIR on every text of `--dataset` (its labels must be the run's).
+    #[arg(long, value_name = "DIR", conflicts_with_all = ["predict", "resume"])]
+    evaluate: Option<PathBuf>,
     /// Texts for `--predict`.
     #[arg(requires = "predict")]
     texts: Vec<String>,
@@ -121,6 +124,16 @@ fn run(args: Args) -> Result<(), tinderbox::Error> {
                 .collect();
             println!("{} <- {:?} ({})", p.label, p.text, probs.join(", "));
         }
+        return Ok(());
+    }
+    if let Some(dir) = &args.evaluate {
+        let source = source(&args).map_err(tinderbox::Error::Invalid)?;
+        let e = recipe::evaluate_run(dir, &source)?;
+        println!(
+            "{}: accuracy {:.4}, macro-F1 {:.4}",
+            e.dataset, e.accuracy, e.macro_f1
+        );
+        println!("{}", serde_json::to_string(&e).unwrap_or_default());
         return Ok(());
     }
     let (config, out, resume) = match &args.resume {

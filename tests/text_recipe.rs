@@ -5,8 +5,8 @@ use std::path::Path;
 
 use tinderbox::data::text::TextSource;
 use tinderbox::recipes::text_classification::{
-    TextEncoderConfig, TextModel, TextRunConfig, TextRunSummary, load_run_config, predict,
-    train_and_test,
+    TextEncoderConfig, TextModel, TextRunConfig, TextRunSummary, evaluate_run, load_run_config,
+    predict, train_and_test,
 };
 
 /// Two classes with different words, `n` texts each, one file per text.
@@ -87,6 +87,27 @@ fn bag_of_embeddings_learns_predicts_and_resumes() {
         let total: f32 = p.probabilities.iter().map(|(_, v)| v).sum();
         assert!((total - 1.0).abs() < 1e-5);
     }
+
+    // The saved run scores another labelled set; a label it never saw is refused.
+    let scored = evaluate_run(
+        &out,
+        &TextSource::Folder {
+            path: dir.path().join("data"),
+        },
+    )
+    .unwrap();
+    assert!(scored.accuracy >= 0.9, "{scored:?}");
+    assert_eq!(scored.confusion.iter().flatten().sum::<u64>(), 120);
+    let other = dir.path().join("other");
+    std::fs::create_dir_all(other.join("maybe")).unwrap();
+    std::fs::write(other.join("maybe/0.txt"), "so so").unwrap();
+    let err = evaluate_run(&out, &TextSource::Folder { path: other })
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("label \"maybe\", which is not one of the classes"),
+        "{err}"
+    );
 
     // Resuming keeps the split and tokenizer of the run and continues its epochs.
     let split_before = std::fs::read(out.join("split.json")).unwrap();
