@@ -79,29 +79,9 @@ struct Args {
     train: TrainArgs,
 }
 
-fn source(args: &Args) -> Result<TextSource, String> {
-    let path = || {
-        args.dataset
-            .get(1)
-            .map(PathBuf::from)
-            .ok_or("this dataset needs a PATH")
-    };
-    Ok(match args.dataset[0].as_str() {
-        "rotten-tomatoes" => TextSource::RottenTomatoes,
-        "bbc-news" => TextSource::BbcNews,
-        "tweets" => TextSource::Tweets,
-        "csv" => TextSource::File {
-            path: path()?,
-            text_col: args.text_col.clone(),
-            label_col: args.label_col.clone(),
-        },
-        "folder" => TextSource::Folder { path: path()? },
-        other => {
-            return Err(format!(
-                "unknown dataset {other:?}: expected rotten-tomatoes, bbc-news, tweets, csv PATH or folder PATH"
-            ));
-        }
-    })
+fn source(args: &Args) -> Result<TextSource, tinderbox::Error> {
+    tinderbox::cli::text_source(&args.dataset, &args.text_col, &args.label_col)
+        .map_err(tinderbox::Error::Invalid)
 }
 
 fn main() -> ExitCode {
@@ -127,7 +107,7 @@ fn run(args: Args) -> Result<(), tinderbox::Error> {
         return Ok(());
     }
     if let Some(dir) = &args.evaluate {
-        let source = source(&args).map_err(tinderbox::Error::Invalid)?;
+        let source = source(&args)?;
         let e = recipe::evaluate_run(dir, &source)?;
         println!(
             "{}: accuracy {:.4}, macro-F1 {:.4}",
@@ -145,8 +125,7 @@ fn run(args: Args) -> Result<(), tinderbox::Error> {
             (config, dir.clone(), true)
         }
         None => {
-            let mut config =
-                TextRunConfig::for_source(source(&args).map_err(tinderbox::Error::Invalid)?);
+            let mut config = TextRunConfig::for_source(source(&args)?);
             if args.model.is_some() || args.vocab_size.is_some() {
                 let model = args.model.unwrap_or(config.encoder.model());
                 let vocab = args

@@ -3,6 +3,7 @@
 //! defaults and a resumed run keeps its saved ones.
 
 use clap::{Args, ValueEnum};
+use tinderbox_data::text::TextSource;
 use tinderbox_train::{
     EarlyStopping, LrSchedule, Monitor, OptimizerConfig, OptimizerKind, TrainConfig,
 };
@@ -141,6 +142,41 @@ impl TrainArgs {
     }
 }
 
+/// Parses `--dataset NAME [PATH]`: `rotten-tomatoes`, `bbc-news`, `tweets`, `csv PATH` (a .csv,
+/// .tsv or .jsonl file with the given columns) or `folder PATH`.
+pub fn text_source(
+    values: &[String],
+    text_col: &str,
+    label_col: &str,
+) -> Result<TextSource, String> {
+    let name = values
+        .first()
+        .map(String::as_str)
+        .unwrap_or("rotten-tomatoes");
+    let path = || {
+        values
+            .get(1)
+            .map(std::path::PathBuf::from)
+            .ok_or(format!("--dataset {name} needs a PATH"))
+    };
+    Ok(match name {
+        "rotten-tomatoes" => TextSource::RottenTomatoes,
+        "bbc-news" => TextSource::BbcNews,
+        "tweets" => TextSource::Tweets,
+        "csv" => TextSource::File {
+            path: path()?,
+            text_col: text_col.to_string(),
+            label_col: label_col.to_string(),
+        },
+        "folder" => TextSource::Folder { path: path()? },
+        other => {
+            return Err(format!(
+                "unknown dataset {other:?}: expected rotten-tomatoes, bbc-news, tweets, csv PATH or folder PATH"
+            ));
+        }
+    })
+}
+
 fn positive(s: &str) -> Result<f64, String> {
     match s.parse::<f64>() {
         Ok(v) if v > 0.0 && v.is_finite() => Ok(v),
@@ -198,6 +234,34 @@ mod tests {
             matches!(config.schedule, LrSchedule::WarmupCosine { warmup_ratio, .. } if warmup_ratio == 0.1)
         );
         assert_eq!(config.early_stopping.unwrap().patience, 2);
+    }
+
+    #[test]
+    fn dataset_names_and_paths() {
+        let v = |items: &[&str]| items.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        assert_eq!(
+            text_source(&v(&["bbc-news"]), "t", "l").unwrap(),
+            TextSource::BbcNews
+        );
+        let file = text_source(&v(&["csv", "r.tsv"]), "review", "stars").unwrap();
+        assert_eq!(
+            file,
+            TextSource::File {
+                path: "r.tsv".into(),
+                text_col: "review".into(),
+                label_col: "stars".into()
+            }
+        );
+        assert!(
+            text_source(&v(&["csv"]), "t", "l")
+                .unwrap_err()
+                .contains("needs a PATH")
+        );
+        assert!(
+            text_source(&v(&["imdb"]), "t", "l")
+                .unwrap_err()
+                .contains("unknown dataset")
+        );
     }
 
     #[test]
