@@ -9,6 +9,12 @@ pub enum Error {
     /// Training, checkpointing or evaluation failed.
     #[error(transparent)]
     Train(#[from] tinderbox_train::TrainError),
+    /// Building or loading a model failed.
+    #[error(transparent)]
+    Model(#[from] tinderbox_nn::ModelError),
+    /// Tokenizing failed.
+    #[error(transparent)]
+    Tokenize(#[from] tinderbox_tokenize::TokenizeError),
     /// An argument or saved setting is unusable.
     #[error("{0}")]
     Invalid(String),

@@ -2,4 +2,5 @@
 //! config, writes a run directory and returns the figures of its `summary.json`.
 
 pub mod image_classification;
+pub mod sentence_embeddings;
 pub mod text_classification;

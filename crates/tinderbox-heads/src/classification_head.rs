@@ -136,6 +136,7 @@ mod tests {
         let encoded = Encoded {
             hidden: state.clone().unsqueeze_dim(1),
             final_state: Some(state.clone()),
+            pooled: None,
         };
         let mask = Tensor::<2, Bool>::from_data([[false], [false], [false]], &device);
         let logits = head.forward(encoded, mask);

@@ -4,6 +4,10 @@
 //! - [`cnn`]: the seed program's MNIST CNN, initialised as Keras does;
 //! - [`rnn`]: an LSTM with Keras' input and recurrent dropout;
 //! - [`text`]: text encoders behind the [`SequenceEncoder`] trait (the seed's LSTM encoder);
+//! - [`transformer`]: multi-head attention, BERT's embeddings and encoder layers (post- and
+//!   pre-LayerNorm), and [`BertModel`](transformer::BertModel) configured by a Hugging Face
+//!   `config.json`;
+//! - [`pretrained`]: Hugging Face checkpoints (`config.json` + `model.safetensors`) in and out;
 //! - [`init`]: Keras' default initialisers (Glorot uniform, zero bias).
 //!
 //! Models name no backend; the device you pass decides where they run.
@@ -26,9 +30,13 @@
 )]
 
 pub mod cnn;
+mod error;
 pub mod init;
+pub mod pretrained;
 pub mod rnn;
 mod sequence;
 pub mod text;
+pub mod transformer;
 
+pub use error::{KeyMismatch, ModelError, Result};
 pub use sequence::{Encoded, SequenceEncoder};

@@ -10,6 +10,8 @@ pub struct Encoded {
     pub hidden: Tensor<3>,
     /// The state after the last position `[B, H]`, for encoders that have one (recurrent ones).
     pub final_state: Option<Tensor<2>>,
+    /// A pooled summary `[B, H]` the encoder computes itself (BERT's pooler), if any.
+    pub pooled: Option<Tensor<2>>,
 }
 
 /// Token ids `[B, L]` (and the padding mask `[B, L]`, true at padding) to hidden states.

@@ -6,6 +6,10 @@
 //! - [`weight_penalty`]: Keras-style L1/L2 penalties on weight matrices and kernels;
 //! - [`masked_mean`], [`masked_max`], [`last_state`]: pooling over the positions that are not
 //!   padding;
+//! - [`scaled_dot_product_attention`]: attention with padding and causal masks on burn's fused
+//!   op;
+//! - [`cross_entropy`]: cross-entropy with an ignore index ([`IGNORE_INDEX`], -100) and label
+//!   smoothing;
 //! - [`conv2d_max_pool2`]: a valid convolution and 2x2 max-pooling as one gather and one
 //!   matrix product, 2.7x faster than the two layers on burn's CPU backend.
 //!
@@ -28,12 +32,16 @@
     deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)
 )]
 
+mod attention;
 mod conv_pool;
 mod grad_norm;
+mod loss;
 mod penalty;
 mod pooling;
 
+pub use attention::{causal_mask, scaled_dot_product_attention};
 pub use conv_pool::conv2d_max_pool2;
+pub use loss::{IGNORE_INDEX, cross_entropy};
 pub use grad_norm::{clip_grad_norm, global_grad_norm, scale_grads};
 pub use penalty::weight_penalty;
 pub use pooling::{last_positions, last_state, masked_max, masked_mean};

@@ -58,6 +58,7 @@ impl SequenceEncoder for BagEncoder {
         Encoded {
             hidden: self.dropout.forward(self.embedding.forward(ids)),
             final_state: None,
+            pooled: None,
         }
     }
 

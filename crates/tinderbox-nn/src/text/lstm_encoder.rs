@@ -75,6 +75,7 @@ impl SequenceEncoder for LstmEncoder {
         Encoded {
             hidden,
             final_state: Some(last),
+            pooled: None,
         }
     }
 

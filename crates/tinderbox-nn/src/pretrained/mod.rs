@@ -1,0 +1,65 @@
+//! Hugging Face checkpoints: a model folder's `config.json` and `model.safetensors` in, and back
+//! out with the same names.
+//!
+//! The name mapping between checkpoint keys and our module paths is one [`KeyMap`] per
+//! architecture; the layout mapping (PyTorch's `Linear` is `[out, in]`, burn's `[in, out]`;
+//! LayerNorm's `weight`/`bias` are burn's `gamma`/`beta`) is burn-store's PyTorch adapter.
+
+mod key_map;
+mod safetensors_io;
+
+pub use key_map::{BERT_KEYS, KeyMap};
+pub use safetensors_io::{load_safetensors, read_tensor_shapes, save_safetensors};
+
+use std::path::Path;
+
+use burn::prelude::*;
+
+use crate::error::{ModelError, Result};
+use crate::transformer::{BertConfig, BertModel};
+
+/// The configuration file of a model folder.
+pub const CONFIG_FILE: &str = "config.json";
+/// The weights file of a model folder.
+pub const WEIGHTS_FILE: &str = "model.safetensors";
+
+/// Loads a BERT encoder from a Hugging Face model folder (`config.json` + `model.safetensors`).
+///
+/// Checkpoints saved from `BertFor*` task models (keys under `bert.`) load too; a checkpoint
+/// without pooler weights gives a model without a pooler. Any other disagreement between the
+/// file and the configuration is an error listing every key at fault.
+pub fn load_bert(dir: impl AsRef<Path>, device: &Device) -> Result<BertModel> {
+    let dir = dir.as_ref();
+    let config_path = dir.join(CONFIG_FILE);
+    if !config_path.is_file() {
+        return Err(ModelError::MissingConfig {
+            dir: dir.to_path_buf(),
+        });
+    }
+    let mut config = BertConfig::from_file(&config_path)?;
+    let weights = dir.join(WEIGHTS_FILE);
+    let shapes = read_tensor_shapes(&weights, &BERT_KEYS)?;
+    config.add_pooler = shapes.contains_key("pooler.dense.weight");
+    let mut model = config.init(device).map_err(|e| e.at(&config_path))?;
+    load_safetensors(&mut model, &weights, &BERT_KEYS)?;
+    Ok(model)
+}
+
+/// Saves a BERT encoder as a Hugging Face model folder that `transformers`' `BertModel` loads.
+pub fn save_bert(model: &BertModel, dir: impl AsRef<Path>) -> Result<()> {
+    let dir = dir.as_ref();
+    std::fs::create_dir_all(dir).map_err(|e| ModelError::io("creating", dir, e))?;
+    let config = serde_json::to_vec_pretty(&model.config()).map_err(|e| ModelError::Json {
+        path: dir.join(CONFIG_FILE),
+        source: e,
+    })?;
+    write_atomic(&dir.join(CONFIG_FILE), &config)?;
+    save_safetensors(model, &dir.join(WEIGHTS_FILE), &BERT_KEYS)
+}
+
+/// Writes `bytes` to a temporary file beside `path` and renames it into place.
+pub(crate) fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
+    let tmp = path.with_extension("tmp");
+    std::fs::write(&tmp, bytes).map_err(|e| ModelError::io("writing", &tmp, e))?;
+    std::fs::rename(&tmp, path).map_err(|e| ModelError::io("renaming into", path, e))
+}

@@ -1,0 +1,382 @@
+//! A BERT encoder whose configuration is a Hugging Face `config.json` and whose field names are
+//! the checkpoint's keys (`embeddings.word_embeddings`, `encoder.layer.0.attention.self...`), so
+//! that loading weights reads literally (see [`crate::pretrained`]).
+
+use std::path::Path;
+
+use burn::nn::{Initializer, LayerNorm, LayerNormConfig, Linear, LinearConfig};
+use burn::prelude::*;
+use serde::{Deserialize, Serialize};
+
+use super::activation::HiddenAct;
+use super::embeddings::{BertEmbeddings, BertEmbeddingsConfig};
+use super::encoder_layer::{BertLayer, BertLayerConfig};
+use crate::error::{ModelError, Result};
+use crate::init::zero_bias;
+use crate::sequence::{Encoded, SequenceEncoder};
+
+fn default_true() -> bool {
+    true
+}
+
+/// A BERT configuration in Hugging Face's `config.json` format (unknown keys are ignored), plus
+/// two tinderbox settings that default to BERT's behaviour.
+///
+/// ```
+/// use tinderbox_nn::transformer::BertConfig;
+///
+/// let config: BertConfig = serde_json::from_str(
+///     r#"{"vocab_size": 100, "hidden_size": 32, "num_hidden_layers": 2,
+///         "num_attention_heads": 4, "intermediate_size": 64, "model_type": "bert"}"#,
+/// ).unwrap();
+/// config.validate().unwrap();
+/// let model = config.init(&burn::prelude::Device::default()).unwrap();
+/// assert_eq!(model.config().hidden_size, 32);
+/// ```
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct BertConfig {
+    /// Vocabulary size.
+    pub vocab_size: usize,
+    /// Model width.
+    pub hidden_size: usize,
+    /// Encoder layers.
+    pub num_hidden_layers: usize,
+    /// Attention heads per layer.
+    pub num_attention_heads: usize,
+    /// Feed-forward width.
+    pub intermediate_size: usize,
+    /// Feed-forward activation name (`gelu`, `gelu_new`, `relu`, `silu`).
+    #[serde(default = "BertConfig::default_act")]
+    pub hidden_act: String,
+    /// Dropout after embeddings and sub-layers.
+    #[serde(default = "BertConfig::default_dropout")]
+    pub hidden_dropout_prob: f64,
+    /// Dropout on attention probabilities.
+    #[serde(default = "BertConfig::default_dropout")]
+    pub attention_probs_dropout_prob: f64,
+    /// Length of the position table.
+    #[serde(default = "BertConfig::default_positions")]
+    pub max_position_embeddings: usize,
+    /// Number of token types.
+    #[serde(default = "BertConfig::default_types")]
+    pub type_vocab_size: usize,
+    /// LayerNorm epsilon.
+    #[serde(default = "BertConfig::default_eps")]
+    pub layer_norm_eps: f64,
+    /// Standard deviation of the initialiser.
+    #[serde(default = "BertConfig::default_init_range")]
+    pub initializer_range: f64,
+    /// The padding token's id.
+    #[serde(default)]
+    pub pad_token_id: usize,
+    /// Only `"absolute"` (learned positions) is implemented.
+    #[serde(default = "BertConfig::default_position_type")]
+    pub position_embedding_type: String,
+    /// Hugging Face's model type (`"bert"`).
+    #[serde(default = "BertConfig::default_model_type")]
+    pub model_type: String,
+    /// tinderbox: pre-LayerNorm layers and a final LayerNorm (for training from scratch).
+    #[serde(default)]
+    pub norm_first: bool,
+    /// tinderbox: whether the model has BERT's pooler (dense + tanh over `[CLS]`).
+    #[serde(default = "default_true")]
+    pub add_pooler: bool,
+}
+
+impl BertConfig {
+    fn default_act() -> String {
+        "gelu".into()
+    }
+    fn default_dropout() -> f64 {
+        0.1
+    }
+    fn default_positions() -> usize {
+        512
+    }
+    fn default_types() -> usize {
+        2
+    }
+    fn default_eps() -> f64 {
+        1e-12
+    }
+    fn default_init_range() -> f64 {
+        0.02
+    }
+    fn default_position_type() -> String {
+        "absolute".into()
+    }
+    fn default_model_type() -> String {
+        "bert".into()
+    }
+
+    /// A configuration with BERT's defaults for everything but the sizes.
+    pub fn new(
+        vocab_size: usize,
+        hidden_size: usize,
+        num_hidden_layers: usize,
+        num_attention_heads: usize,
+        intermediate_size: usize,
+    ) -> Self {
+        Self {
+            vocab_size,
+            hidden_size,
+            num_hidden_layers,
+            num_attention_heads,
+            intermediate_size,
+            hidden_act: Self::default_act(),
+            hidden_dropout_prob: 0.1,
+            attention_probs_dropout_prob: 0.1,
+            max_position_embeddings: 512,
+            type_vocab_size: 2,
+            layer_norm_eps: 1e-12,
+            initializer_range: 0.02,
+            pad_token_id: 0,
+            position_embedding_type: Self::default_position_type(),
+            model_type: Self::default_model_type(),
+            norm_first: false,
+            add_pooler: true,
+        }
+    }
+
+    /// Reads a Hugging Face `config.json`.
+    pub fn from_file(path: impl AsRef<Path>) -> Result<Self> {
+        let path = path.as_ref();
+        let text = std::fs::read_to_string(path).map_err(|e| ModelError::io("reading", path, e))?;
+        let config: Self = serde_json::from_str(&text).map_err(|e| ModelError::Json {
+            path: path.to_path_buf(),
+            source: e,
+        })?;
+        config.validate().map_err(|e| e.at(path))?;
+        Ok(config)
+    }
+
+    /// The feed-forward activation, or an error naming the unsupported value.
+    pub fn activation(&self) -> Result<HiddenAct> {
+        HiddenAct::parse(&self.hidden_act).ok_or_else(|| {
+            ModelError::config(
+                "hidden_act",
+                format!("{:?} is not supported (gelu, gelu_new, gelu_pytorch_tanh, relu, silu)", self.hidden_act),
+            )
+        })
+    }
+
+    /// Checks that the sizes and probabilities make a model.
+    pub fn validate(&self) -> Result<()> {
+        self.activation()?;
+        let sizes = [
+            ("vocab_size", self.vocab_size),
+            ("hidden_size", self.hidden_size),
+            ("num_hidden_layers", self.num_hidden_layers),
+            ("num_attention_heads", self.num_attention_heads),
+            ("intermediate_size", self.intermediate_size),
+            ("max_position_embeddings", self.max_position_embeddings),
+            ("type_vocab_size", self.type_vocab_size),
+        ];
+        if let Some((name, _)) = sizes.iter().find(|(_, v)| *v == 0) {
+            return Err(ModelError::config(name, "must be at least 1".into()));
+        }
+        if self.hidden_size % self.num_attention_heads != 0 {
+            return Err(ModelError::config(
+                "hidden_size",
+                format!(
+                    "{} is not a multiple of num_attention_heads {}",
+                    self.hidden_size, self.num_attention_heads
+                ),
+            ));
+        }
+        for (name, p) in [
+            ("hidden_dropout_prob", self.hidden_dropout_prob),
+            ("attention_probs_dropout_prob", self.attention_probs_dropout_prob),
+        ] {
+            if !(0.0..1.0).contains(&p) {
+                return Err(ModelError::config(name, format!("{p} is not in [0, 1)")));
+            }
+        }
+        if self.position_embedding_type != "absolute" {
+            return Err(ModelError::config(
+                "position_embedding_type",
+                format!("{:?} is not supported (only \"absolute\")", self.position_embedding_type),
+            ));
+        }
+        if self.pad_token_id >= self.vocab_size {
+            return Err(ModelError::config(
+                "pad_token_id",
+                format!("{} is outside the vocabulary of {}", self.pad_token_id, self.vocab_size),
+            ));
+        }
+        Ok(())
+    }
+
+    /// Builds a randomly initialised model (BERT's initialisation) after validating.
+    pub fn init(&self, device: &Device) -> Result<BertModel> {
+        self.validate()?;
+        let layer = BertLayerConfig::new(self.hidden_size, self.num_attention_heads, self.intermediate_size)
+            .with_hidden_act(self.activation()?)
+            .with_hidden_dropout(self.hidden_dropout_prob)
+            .with_attention_dropout(self.attention_probs_dropout_prob)
+            .with_layer_norm_eps(self.layer_norm_eps)
+            .with_norm_first(self.norm_first)
+            .with_initializer_range(self.initializer_range);
+        let pooler = self.add_pooler.then(|| {
+            let mut dense = LinearConfig::new(self.hidden_size, self.hidden_size)
+                .with_initializer(Initializer::Normal {
+                    mean: 0.0,
+                    std: self.initializer_range,
+                })
+                .init(device);
+            dense.bias = Some(zero_bias(self.hidden_size, device));
+            BertPooler { dense }
+        });
+        Ok(BertModel {
+            embeddings: BertEmbeddingsConfig::new(self.vocab_size, self.hidden_size)
+                .with_max_position_embeddings(self.max_position_embeddings)
+                .with_type_vocab_size(self.type_vocab_size)
+                .with_layer_norm_eps(self.layer_norm_eps)
+                .with_dropout(self.hidden_dropout_prob)
+                .with_initializer_range(self.initializer_range)
+                .init(device),
+            encoder: BertEncoder {
+                layer: (0..self.num_hidden_layers).map(|_| layer.init(device)).collect(),
+                final_layer_norm: self.norm_first.then(|| {
+                    LayerNormConfig::new(self.hidden_size)
+                        .with_epsilon(self.layer_norm_eps)
+                        .init(device)
+                }),
+            },
+            pooler,
+            config: self.clone(),
+        })
+    }
+}
+
+/// The stack of encoder layers (`BertEncoder`).
+#[derive(Module, Debug)]
+pub struct BertEncoder {
+    /// `encoder.layer.N`.
+    pub layer: Vec<BertLayer>,
+    /// The last LayerNorm of a pre-LayerNorm stack (absent in BERT).
+    pub final_layer_norm: Option<LayerNorm>,
+}
+
+/// Dense + tanh over the first position (`BertPooler`).
+#[derive(Module, Debug)]
+pub struct BertPooler {
+    /// `[hidden, hidden]`.
+    pub dense: Linear,
+}
+
+/// What [`BertModel::forward`] returns.
+#[derive(Debug, Clone)]
+pub struct BertOutput {
+    /// `[B, L, H]`.
+    pub last_hidden_state: Tensor<3>,
+    /// `tanh(dense(hidden[:, 0]))` `[B, H]`, if the model has a pooler.
+    pub pooler_output: Option<Tensor<2>>,
+}
+
+/// The BERT encoder.
+#[derive(Module, Debug)]
+pub struct BertModel {
+    /// Word, position and type embeddings.
+    pub embeddings: BertEmbeddings,
+    /// The layers.
+    pub encoder: BertEncoder,
+    /// The pooler, if any.
+    pub pooler: Option<BertPooler>,
+    #[module(skip)]
+    config: BertConfig,
+}
+
+impl BertModel {
+    /// The configuration the model was built from.
+    pub fn config(&self) -> BertConfig {
+        self.config.clone()
+    }
+
+    /// The longest input the position table covers.
+    pub fn max_positions(&self) -> usize {
+        self.embeddings.max_positions()
+    }
+
+    /// Encodes `ids [B, L]` with `mask_pad [B, L]` (true at padding) and optional token types.
+    /// Inputs longer than the position table are cut to its length (the output is then
+    /// `[B, max_positions, H]`); tokenize with a `max_length` to avoid it.
+    pub fn forward(
+        &self,
+        ids: Tensor<2, Int>,
+        mask_pad: Tensor<2, Bool>,
+        type_ids: Option<Tensor<2, Int>>,
+    ) -> BertOutput {
+        let [_, l] = ids.dims();
+        let max = self.max_positions();
+        let (ids, mask_pad, type_ids) = if l > max {
+            (ids.narrow(1, 0, max), mask_pad.narrow(1, 0, max), type_ids.map(|t| t.narrow(1, 0, max)))
+        } else {
+            (ids, mask_pad, type_ids)
+        };
+        let mut hidden = self.embeddings.forward(ids, type_ids);
+        for layer in &self.encoder.layer {
+            hidden = layer.forward(hidden, Some(mask_pad.clone()));
+        }
+        if let Some(norm) = &self.encoder.final_layer_norm {
+            hidden = norm.forward(hidden);
+        }
+        let pooler_output = self.pooler.as_ref().map(|pooler| {
+            let first = hidden.clone().narrow(1, 0, 1).squeeze_dim::<2>(1);
+            pooler.dense.forward(first).tanh()
+        });
+        BertOutput {
+            last_hidden_state: hidden,
+            pooler_output,
+        }
+    }
+}
+
+impl SequenceEncoder for BertModel {
+    fn encode(&self, ids: Tensor<2, Int>, mask_pad: Tensor<2, Bool>) -> Encoded {
+        let out = self.forward(ids, mask_pad, None);
+        Encoded {
+            hidden: out.last_hidden_state,
+            final_state: None,
+            pooled: out.pooler_output,
+        }
+    }
+
+    fn hidden_size(&self) -> usize {
+        self.embeddings.word_embeddings.weight.dims()[1]
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn tiny() -> BertConfig {
+        BertConfig::new(50, 16, 2, 4, 32)
+    }
+
+    #[test]
+    fn rejects_bad_configs_naming_the_field() {
+        let mut c = tiny();
+        c.hidden_act = "quick_gelu".into();
+        assert!(c.validate().unwrap_err().to_string().contains("hidden_act"));
+        let mut c = tiny();
+        c.num_attention_heads = 5;
+        assert!(c.validate().unwrap_err().to_string().contains("num_attention_heads 5"));
+        let mut c = tiny();
+        c.hidden_dropout_prob = 1.0;
+        assert!(c.validate().unwrap_err().to_string().contains("hidden_dropout_prob"));
+    }
+
+    #[test]
+    fn too_long_inputs_are_cut_to_the_position_table() {
+        let device = Device::default();
+        let mut c = tiny();
+        c.max_position_embeddings = 4;
+        let model = c.init(&device).unwrap();
+        let ids = Tensor::<2, Int>::ones([2, 7], &device);
+        let out = model.forward(ids.clone(), ids.equal_elem(0), None);
+        assert_eq!(out.last_hidden_state.dims(), [2, 4, 16]);
+        assert_eq!(out.pooler_output.unwrap().dims(), [2, 16]);
+    }
+}

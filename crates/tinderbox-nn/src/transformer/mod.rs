@@ -1,0 +1,14 @@
+//! Transformer layers and the BERT encoder, each a `Config` + `Module` in its own file, with
+//! field names that mirror Hugging Face's BERT checkpoints.
+
+mod activation;
+mod attention;
+mod bert;
+mod embeddings;
+mod encoder_layer;
+
+pub use activation::HiddenAct;
+pub use attention::{MultiHeadSelfAttention, MultiHeadSelfAttentionConfig};
+pub use bert::{BertConfig, BertEncoder, BertModel, BertOutput, BertPooler};
+pub use embeddings::{BertEmbeddings, BertEmbeddingsConfig};
+pub use encoder_layer::{BertAttention, BertIntermediate, BertLayer, BertLayerConfig, ResidualOutput};

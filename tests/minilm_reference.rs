@@ -1,0 +1,118 @@
+//! all-MiniLM-L6-v2 against Hugging Face `transformers`: the fixture was written by
+//! `benches/compare/minilm_reference.py` (float32, CPU). Our token ids must be identical and our
+//! last hidden states and sentence embeddings within 1e-5, batched with padding and one by one.
+
+use burn::prelude::*;
+use safetensors::SafeTensors;
+use tinderbox::recipes::sentence_embeddings::{SentenceEncoder, cosine};
+
+const FIXTURE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/minilm_reference.safetensors");
+const TOLERANCE: f32 = 1e-5;
+
+struct Reference {
+    sentences: Vec<String>,
+    ids: Vec<Vec<u32>>,
+    /// `[sentence][position][hidden]`, real positions only.
+    hidden: Vec<Vec<Vec<f32>>>,
+    embeddings: Vec<Vec<f32>>,
+}
+
+fn reference() -> Reference {
+    let bytes = std::fs::read(FIXTURE).unwrap();
+    let (_, metadata) = SafeTensors::read_metadata(&bytes).unwrap();
+    let sentences: Vec<String> =
+        serde_json::from_str(&metadata.metadata().as_ref().unwrap()["sentences"]).unwrap();
+    let file = SafeTensors::deserialize(&bytes).unwrap();
+    let ints = |name: &str| -> Vec<i64> {
+        file.tensor(name).unwrap().data().chunks(8).map(|c| i64::from_le_bytes(c.try_into().unwrap())).collect()
+    };
+    let floats = |name: &str| -> Vec<f32> {
+        file.tensor(name).unwrap().data().chunks(4).map(|c| f32::from_le_bytes(c.try_into().unwrap())).collect()
+    };
+    let (n, len) = (sentences.len(), file.tensor("input_ids").unwrap().shape()[1]);
+    let (ids, mask, hidden, embeddings) =
+        (ints("input_ids"), ints("attention_mask"), floats("last_hidden_state"), floats("embeddings"));
+    let h = embeddings.len() / n;
+    let real = |row: usize| mask[row * len..(row + 1) * len].iter().filter(|&&m| m == 1).count();
+    Reference {
+        ids: (0..n).map(|r| ids[r * len..r * len + real(r)].iter().map(|&v| v as u32).collect()).collect(),
+        hidden: (0..n)
+            .map(|r| (0..real(r)).map(|p| hidden[(r * len + p) * h..(r * len + p + 1) * h].to_vec()).collect())
+            .collect(),
+        embeddings: embeddings.chunks(h).map(<[f32]>::to_vec).collect(),
+        sentences,
+    }
+}
+
+fn max_diff(a: &[f32], b: &[f32]) -> f32 {
+    assert_eq!(a.len(), b.len());
+    a.iter().zip(b).map(|(x, y)| (x - y).abs()).fold(0.0, f32::max)
+}
+
+/// Real positions of each row of `[B, L, H]`.
+fn rows(hidden: Tensor<3>, lengths: &[usize]) -> Vec<Vec<Vec<f32>>> {
+    let [_, l, h] = hidden.dims();
+    let flat: Vec<f32> = hidden.into_data().try_to_vec().unwrap();
+    lengths
+        .iter()
+        .enumerate()
+        .map(|(r, &n)| (0..n).map(|p| flat[(r * l + p) * h..(r * l + p + 1) * h].to_vec()).collect())
+        .collect()
+}
+
+fn assert_hidden_close(ours: &[Vec<Vec<f32>>], theirs: &[Vec<Vec<f32>>], what: &str) -> f32 {
+    let mut overall = 0f32;
+    for (row, (a, b)) in ours.iter().zip(theirs).enumerate() {
+        assert_eq!(a.len(), b.len(), "{what}: sentence {row} length");
+        let worst = a.iter().zip(b).map(|(x, y)| max_diff(x, y)).fold(0.0, f32::max);
+        assert!(worst < TOLERANCE, "{what}: sentence {row} hidden states differ by {worst}");
+        overall = overall.max(worst);
+    }
+    overall
+}
+
+#[test]
+fn minilm_matches_transformers_to_1e5() {
+    let reference = reference();
+    let device = Device::default();
+    let encoder = SentenceEncoder::minilm(&device).unwrap();
+    let sentences: Vec<&str> = reference.sentences.iter().map(String::as_str).collect();
+
+    let batched = encoder.embed(&sentences).unwrap();
+    assert_eq!(batched.input_ids, reference.ids);
+    assert_eq!(
+        batched.input_ids[2],
+        [101, 1996, 4248, 2829, 4419, 14523, 2058, 1996, 13971, 3899, 1012, 102]
+    );
+    for (row, (a, b)) in batched.embeddings.iter().zip(&reference.embeddings).enumerate() {
+        let diff = max_diff(a, b);
+        assert!(diff < TOLERANCE, "batched embedding {row} differs by {diff}");
+    }
+    let similarity = cosine(&batched.embeddings[0], &batched.embeddings[1]);
+    assert!((similarity - 0.7553).abs() < 5e-5, "cosine {similarity}");
+
+    let lengths: Vec<usize> = reference.ids.iter().map(Vec::len).collect();
+    let (hidden, _) = encoder.hidden_states(&sentences).unwrap();
+    let worst = assert_hidden_close(&rows(hidden, &lengths), &reference.hidden, "batched");
+    eprintln!("largest hidden-state difference, batched with padding: {worst:e}");
+
+    for (row, sentence) in sentences.iter().enumerate() {
+        let (hidden, _) = encoder.hidden_states(&[sentence]).unwrap();
+        assert_hidden_close(&rows(hidden, &lengths[row..=row]), &reference.hidden[row..=row], "alone");
+        let alone = encoder.embed(&[sentence]).unwrap();
+        let diff = max_diff(&alone.embeddings[0], &reference.embeddings[row]);
+        assert!(diff < TOLERANCE, "embedding of sentence {row} alone differs by {diff}");
+    }
+}
+
+#[test]
+fn long_inputs_are_truncated_and_reported() {
+    let encoder = SentenceEncoder::minilm(&Device::default()).unwrap();
+    let long = "word ".repeat(600);
+    let out = encoder.embed(&["short", &long]).unwrap();
+    assert_eq!(out.truncated, vec![1]);
+    assert_eq!(out.input_ids[1].len(), encoder.max_length());
+    assert!(out.embeddings[1].iter().all(|v| v.is_finite()));
+    let empty = encoder.embed(&[]).unwrap();
+    assert!(empty.embeddings.is_empty());
+}
