@@ -6,6 +6,7 @@
 //! ```text
 //! cargo run --release --example text_classification                       # Rotten Tomatoes
 //! cargo run --release --example text_classification -- --dataset bbc-news
+//! cargo run --release --example text_classification -- --model minilm       # fine-tune MiniLM
 //! cargo run --release --example text_classification -- --dataset csv reviews.tsv --text-col review --label-col stars
 //! cargo run --release --example text_classification -- --predict runs/text_classification "A joy from start to end."
 //! ```
@@ -40,14 +41,16 @@ struct Args {
     /// The column (or JSON field) with the label, for `--dataset csv`.
     #[arg(long, default_value = "label")]
     label_col: String,
-    /// lstm (the seed) or bow (averaged word embeddings, fastText-style) [default: lstm; bow
-    /// for bbc-news].
+    /// lstm (the seed), bow (averaged word embeddings, fastText-style), minilm (fine-tune the
+    /// pretrained all-MiniLM-L6-v2) or transformer (a small encoder from scratch) [default:
+    /// lstm; bow for bbc-news].
     #[arg(long)]
     model: Option<TextModel>,
-    /// Tokens kept per text [default: 100; 500 for bbc-news].
+    /// Tokens kept per text [default: 100; 500 for bbc-news; 128 for minilm and transformer].
     #[arg(long, value_parser = clap::value_parser!(u64).range(1..))]
     max_len: Option<u64>,
-    /// Vocabulary size (Keras' num_words) [default: 10000].
+    /// Vocabulary size (Keras' num_words; the WordPiece size for transformer) [default: 10000;
+    /// 8000 for transformer; minilm keeps its own].
     #[arg(long, value_parser = clap::value_parser!(u64).range(3..))]
     vocab_size: Option<u64>,
     /// Where padding goes: pre (Keras' default) or post.
@@ -125,8 +128,12 @@ fn run(args: Args) -> Result<(), tinderbox::Error> {
             (config, dir.clone(), true)
         }
         None => {
-            let mut config = TextRunConfig::for_source(source(&args)?);
-            if args.model.is_some() || args.vocab_size.is_some() {
+            let source = source(&args)?;
+            let mut config = match args.model {
+                Some(model) => TextRunConfig::for_model(source, model),
+                None => TextRunConfig::for_source(source),
+            };
+            if args.vocab_size.is_some() {
                 let model = args.model.unwrap_or(config.encoder.model());
                 let vocab = args
                     .vocab_size

@@ -6,7 +6,10 @@ use burn::prelude::*;
 use safetensors::SafeTensors;
 use tinderbox::recipes::sentence_embeddings::{SentenceEncoder, cosine};
 
-const FIXTURE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/minilm_reference.safetensors");
+const FIXTURE: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/tests/fixtures/minilm_reference.safetensors"
+);
 const TOLERANCE: f32 = 1e-5;
 
 struct Reference {
@@ -24,20 +27,53 @@ fn reference() -> Reference {
         serde_json::from_str(&metadata.metadata().as_ref().unwrap()["sentences"]).unwrap();
     let file = SafeTensors::deserialize(&bytes).unwrap();
     let ints = |name: &str| -> Vec<i64> {
-        file.tensor(name).unwrap().data().chunks(8).map(|c| i64::from_le_bytes(c.try_into().unwrap())).collect()
+        file.tensor(name)
+            .unwrap()
+            .data()
+            .chunks(8)
+            .map(|c| i64::from_le_bytes(c.try_into().unwrap()))
+            .collect()
     };
     let floats = |name: &str| -> Vec<f32> {
-        file.tensor(name).unwrap().data().chunks(4).map(|c| f32::from_le_bytes(c.try_into().unwrap())).collect()
+        file.tensor(name)
+            .unwrap()
+            .data()
+            .chunks(4)
+            .map(|c| f32::from_le_bytes(c.try_into().unwrap()))
+            .collect()
     };
-    let (n, len) = (sentences.len(), file.tensor("input_ids").unwrap().shape()[1]);
-    let (ids, mask, hidden, embeddings) =
-        (ints("input_ids"), ints("attention_mask"), floats("last_hidden_state"), floats("embeddings"));
+    let (n, len) = (
+        sentences.len(),
+        file.tensor("input_ids").unwrap().shape()[1],
+    );
+    let (ids, mask, hidden, embeddings) = (
+        ints("input_ids"),
+        ints("attention_mask"),
+        floats("last_hidden_state"),
+        floats("embeddings"),
+    );
     let h = embeddings.len() / n;
-    let real = |row: usize| mask[row * len..(row + 1) * len].iter().filter(|&&m| m == 1).count();
+    let real = |row: usize| {
+        mask[row * len..(row + 1) * len]
+            .iter()
+            .filter(|&&m| m == 1)
+            .count()
+    };
     Reference {
-        ids: (0..n).map(|r| ids[r * len..r * len + real(r)].iter().map(|&v| v as u32).collect()).collect(),
+        ids: (0..n)
+            .map(|r| {
+                ids[r * len..r * len + real(r)]
+                    .iter()
+                    .map(|&v| v as u32)
+                    .collect()
+            })
+            .collect(),
         hidden: (0..n)
-            .map(|r| (0..real(r)).map(|p| hidden[(r * len + p) * h..(r * len + p + 1) * h].to_vec()).collect())
+            .map(|r| {
+                (0..real(r))
+                    .map(|p| hidden[(r * len + p) * h..(r * len + p + 1) * h].to_vec())
+                    .collect()
+            })
             .collect(),
         embeddings: embeddings.chunks(h).map(<[f32]>::to_vec).collect(),
         sentences,
@@ -46,7 +82,10 @@ fn reference() -> Reference {
 
 fn max_diff(a: &[f32], b: &[f32]) -> f32 {
     assert_eq!(a.len(), b.len());
-    a.iter().zip(b).map(|(x, y)| (x - y).abs()).fold(0.0, f32::max)
+    a.iter()
+        .zip(b)
+        .map(|(x, y)| (x - y).abs())
+        .fold(0.0, f32::max)
 }
 
 /// Real positions of each row of `[B, L, H]`.
@@ -56,7 +95,11 @@ fn rows(hidden: Tensor<3>, lengths: &[usize]) -> Vec<Vec<Vec<f32>>> {
     lengths
         .iter()
         .enumerate()
-        .map(|(r, &n)| (0..n).map(|p| flat[(r * l + p) * h..(r * l + p + 1) * h].to_vec()).collect())
+        .map(|(r, &n)| {
+            (0..n)
+                .map(|p| flat[(r * l + p) * h..(r * l + p + 1) * h].to_vec())
+                .collect()
+        })
         .collect()
 }
 
@@ -64,8 +107,15 @@ fn assert_hidden_close(ours: &[Vec<Vec<f32>>], theirs: &[Vec<Vec<f32>>], what: &
     let mut overall = 0f32;
     for (row, (a, b)) in ours.iter().zip(theirs).enumerate() {
         assert_eq!(a.len(), b.len(), "{what}: sentence {row} length");
-        let worst = a.iter().zip(b).map(|(x, y)| max_diff(x, y)).fold(0.0, f32::max);
-        assert!(worst < TOLERANCE, "{what}: sentence {row} hidden states differ by {worst}");
+        let worst = a
+            .iter()
+            .zip(b)
+            .map(|(x, y)| max_diff(x, y))
+            .fold(0.0, f32::max);
+        assert!(
+            worst < TOLERANCE,
+            "{what}: sentence {row} hidden states differ by {worst}"
+        );
         overall = overall.max(worst);
     }
     overall
@@ -82,11 +132,21 @@ fn minilm_matches_transformers_to_1e5() {
     assert_eq!(batched.input_ids, reference.ids);
     assert_eq!(
         batched.input_ids[2],
-        [101, 1996, 4248, 2829, 4419, 14523, 2058, 1996, 13971, 3899, 1012, 102]
+        [
+            101, 1996, 4248, 2829, 4419, 14523, 2058, 1996, 13971, 3899, 1012, 102
+        ]
     );
-    for (row, (a, b)) in batched.embeddings.iter().zip(&reference.embeddings).enumerate() {
+    for (row, (a, b)) in batched
+        .embeddings
+        .iter()
+        .zip(&reference.embeddings)
+        .enumerate()
+    {
         let diff = max_diff(a, b);
-        assert!(diff < TOLERANCE, "batched embedding {row} differs by {diff}");
+        assert!(
+            diff < TOLERANCE,
+            "batched embedding {row} differs by {diff}"
+        );
     }
     let similarity = cosine(&batched.embeddings[0], &batched.embeddings[1]);
     assert!((similarity - 0.7553).abs() < 5e-5, "cosine {similarity}");
@@ -98,10 +158,17 @@ fn minilm_matches_transformers_to_1e5() {
 
     for (row, sentence) in sentences.iter().enumerate() {
         let (hidden, _) = encoder.hidden_states(&[sentence]).unwrap();
-        assert_hidden_close(&rows(hidden, &lengths[row..=row]), &reference.hidden[row..=row], "alone");
+        assert_hidden_close(
+            &rows(hidden, &lengths[row..=row]),
+            &reference.hidden[row..=row],
+            "alone",
+        );
         let alone = encoder.embed(&[sentence]).unwrap();
         let diff = max_diff(&alone.embeddings[0], &reference.embeddings[row]);
-        assert!(diff < TOLERANCE, "embedding of sentence {row} alone differs by {diff}");
+        assert!(
+            diff < TOLERANCE,
+            "embedding of sentence {row} alone differs by {diff}"
+        );
     }
 }
 

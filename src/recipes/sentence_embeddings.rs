@@ -137,7 +137,10 @@ impl SentenceEncoder {
     }
 
     #[allow(clippy::type_complexity)]
-    fn embed_batch(&self, sentences: &[&str]) -> Result<(Vec<Vec<u32>>, Vec<Vec<f32>>, Vec<usize>), Error> {
+    fn embed_batch(
+        &self,
+        sentences: &[&str],
+    ) -> Result<(Vec<Vec<u32>>, Vec<Vec<f32>>, Vec<usize>), Error> {
         if sentences.is_empty() {
             return Ok(Default::default());
         }
@@ -166,7 +169,11 @@ impl SentenceEncoder {
             .zip(encoding.lengths())
             .map(|(ids, real)| ids[..real].to_vec())
             .collect();
-        Ok((ids, flat.chunks(h).map(<[f32]>::to_vec).collect(), truncated))
+        Ok((
+            ids,
+            flat.chunks(h).map(<[f32]>::to_vec).collect(),
+            truncated,
+        ))
     }
 }
 
@@ -175,7 +182,11 @@ pub fn cosine(a: &[f32], b: &[f32]) -> f32 {
     let dot: f32 = a.iter().zip(b).map(|(x, y)| x * y).sum();
     let na: f32 = a.iter().map(|x| x * x).sum::<f32>().sqrt();
     let nb: f32 = b.iter().map(|x| x * x).sum::<f32>().sqrt();
-    if na == 0.0 || nb == 0.0 { 0.0 } else { dot / (na * nb) }
+    if na == 0.0 || nb == 0.0 {
+        0.0
+    } else {
+        dot / (na * nb)
+    }
 }
 
 /// Every pair's cosine similarity.
@@ -188,7 +199,11 @@ pub fn similarity_matrix(embeddings: &[Vec<f32>]) -> Vec<Vec<f32>> {
 
 /// The `k` corpus entries most similar to the query, best first, as `(index, score)`.
 pub fn top_k(query: &[f32], corpus: &[Vec<f32>], k: usize) -> Vec<(usize, f32)> {
-    let mut scored: Vec<(usize, f32)> = corpus.iter().map(|v| cosine(query, v)).enumerate().collect();
+    let mut scored: Vec<(usize, f32)> = corpus
+        .iter()
+        .map(|v| cosine(query, v))
+        .enumerate()
+        .collect();
     scored.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
     scored.truncate(k);
     scored

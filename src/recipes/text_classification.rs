@@ -9,14 +9,19 @@ use std::sync::Arc;
 use burn::prelude::*;
 use serde::{Deserialize, Serialize};
 use tinderbox_data::fetch::Cache;
+use tinderbox_data::pretrained::Pretrained;
 use tinderbox_data::text::{LabeledTexts, Split, TextBatcher, TextDataset, TextSource};
 use tinderbox_heads::{ClassificationHead, ClassificationHeadConfig, Pooling, SequenceClassifier};
 use tinderbox_nn::SequenceEncoder;
+use tinderbox_nn::pretrained::load_bert;
 use tinderbox_nn::text::{BagEncoderConfig, LstmEncoderConfig};
-use tinderbox_tokenize::{EncodeOptions, KerasOptions, Side, TextTokenizer, Tokenizer};
+use tinderbox_nn::transformer::{BertConfig, BertModel};
+use tinderbox_tokenize::{
+    EncodeOptions, KerasOptions, Side, TextTokenizer, Tokenizer, TrainOptions,
+};
 use tinderbox_train::{
-    CONFIG_FILE, ConfusionMatrix, LengthBuckets, OptimizerConfig, OptimizerKind, RunDir,
-    TrainConfig, Trainer, evaluate, load_model, plot_confusion,
+    CONFIG_FILE, ConfusionMatrix, LengthBuckets, LrSchedule, OptimizerConfig, OptimizerKind,
+    RunDir, TrainConfig, Trainer, evaluate, load_model, plot_confusion,
 };
 
 use crate::Error;
@@ -33,6 +38,10 @@ pub enum TextModel {
     Lstm,
     /// A bag of word embeddings, averaged, then the dense layer (fastText-style).
     Bow,
+    /// The pretrained all-MiniLM-L6-v2 encoder, fine-tuned, mean-pooled.
+    Minilm,
+    /// A small BERT-style encoder trained from scratch with its own WordPiece vocabulary.
+    Transformer,
 }
 
 impl std::str::FromStr for TextModel {
@@ -42,7 +51,11 @@ impl std::str::FromStr for TextModel {
         match s {
             "lstm" => Ok(TextModel::Lstm),
             "bow" => Ok(TextModel::Bow),
-            other => Err(format!("unknown model {other:?}: expected lstm or bow")),
+            "minilm" => Ok(TextModel::Minilm),
+            "transformer" => Ok(TextModel::Transformer),
+            other => Err(format!(
+                "unknown model {other:?}: expected lstm, bow, minilm or transformer"
+            )),
         }
     }
 }
@@ -55,7 +68,63 @@ pub enum TextEncoderConfig {
     Lstm(LstmEncoderConfig),
     /// Bag of embeddings.
     Bow(BagEncoderConfig),
+    /// A BERT encoder, pretrained or not.
+    Bert(BertEncoderConfig),
 }
+
+/// A BERT encoder of a text-classification run.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct BertEncoderConfig {
+    /// The architecture (for a pretrained model, its `config.json`).
+    pub bert: BertConfig,
+    /// Where the starting weights and tokenizer come from: `minilm` (all-MiniLM-L6-v2, fetched
+    /// into the cache) or a Hugging Face model folder; `None` trains from scratch.
+    pub pretrained: Option<String>,
+}
+
+impl BertEncoderConfig {
+    /// The small encoder `--model transformer` trains from scratch: 2 pre-LayerNorm layers of
+    /// width 128 with 2 heads, over a WordPiece vocabulary of `vocab_size` trained on the
+    /// training texts.
+    pub fn from_scratch(vocab_size: usize) -> Self {
+        let mut bert = BertConfig::new(vocab_size, 128, 2, 2, 512);
+        bert.max_position_embeddings = 512;
+        bert.norm_first = true;
+        bert.add_pooler = false;
+        Self {
+            bert,
+            pretrained: None,
+        }
+    }
+
+    /// all-MiniLM-L6-v2; its configuration is read from the model folder when the run starts.
+    pub fn minilm() -> Self {
+        Self {
+            bert: BertConfig::new(30_522, 384, 6, 12, 1536),
+            pretrained: Some(MINILM.into()),
+        }
+    }
+
+    /// The model folder of the pretrained weights, fetching MiniLM if needed.
+    fn pretrained_dir(&self) -> Result<Option<PathBuf>, Error> {
+        match self.pretrained.as_deref() {
+            None => Ok(None),
+            Some(MINILM) => Ok(Some(Pretrained::MiniLmL6V2.prepare(&Cache::from_env()?)?)),
+            Some(path) => Ok(Some(PathBuf::from(path))),
+        }
+    }
+
+    /// The encoder: the pretrained weights if `load_pretrained` and there are any, else BERT's
+    /// random initialisation (to be overwritten by a saved model).
+    fn init(&self, device: &Device, load_pretrained: bool) -> Result<BertModel, Error> {
+        match self.pretrained_dir()? {
+            Some(dir) if load_pretrained => Ok(load_bert(dir, device)?),
+            _ => Ok(self.bert.init(device)?),
+        }
+    }
+}
+
+const MINILM: &str = "minilm";
 
 impl TextEncoderConfig {
     /// The default encoder of `model` for `vocab_size` words.
@@ -63,6 +132,10 @@ impl TextEncoderConfig {
         match model {
             TextModel::Lstm => TextEncoderConfig::Lstm(LstmEncoderConfig::new(vocab_size)),
             TextModel::Bow => TextEncoderConfig::Bow(BagEncoderConfig::new(vocab_size)),
+            TextModel::Minilm => TextEncoderConfig::Bert(BertEncoderConfig::minilm()),
+            TextModel::Transformer => {
+                TextEncoderConfig::Bert(BertEncoderConfig::from_scratch(vocab_size))
+            }
         }
     }
 
@@ -71,7 +144,13 @@ impl TextEncoderConfig {
         match self {
             TextEncoderConfig::Lstm(c) => c.vocab_size,
             TextEncoderConfig::Bow(c) => c.vocab_size,
+            TextEncoderConfig::Bert(c) => c.bert.vocab_size,
         }
+    }
+
+    /// Whether the tokenizer adds `[CLS]` and `[SEP]` (transformer encoders).
+    pub fn special_tokens(&self) -> bool {
+        matches!(self, TextEncoderConfig::Bert(_))
     }
 
     /// The model's name.
@@ -79,6 +158,8 @@ impl TextEncoderConfig {
         match self {
             TextEncoderConfig::Lstm(_) => TextModel::Lstm,
             TextEncoderConfig::Bow(_) => TextModel::Bow,
+            TextEncoderConfig::Bert(c) if c.pretrained.is_some() => TextModel::Minilm,
+            TextEncoderConfig::Bert(_) => TextModel::Transformer,
         }
     }
 }
@@ -150,6 +231,41 @@ impl TextRunConfig {
         }
         config
     }
+
+    /// The defaults for `source` and `model`. The transformer encoders follow the Hugging Face
+    /// fine-tuning recipe: `[CLS] text [SEP]` cut at 128 tokens, dynamic padding at the end,
+    /// AdamW with weight decay 0.01, a linear warm-up over 10 % of the steps then linear decay,
+    /// gradient clipping at global norm 1.0, batch 32; 2 epochs at 5e-5 for MiniLM, 10 at 5e-4
+    /// for the small encoder trained from scratch.
+    pub fn for_model(source: TextSource, model: TextModel) -> Self {
+        let mut config = Self::for_source(source);
+        let vocab_size = match model {
+            TextModel::Transformer => 8_000,
+            _ => config.encoder.vocab_size(),
+        };
+        config.encoder = TextEncoderConfig::new(model, vocab_size);
+        if matches!(model, TextModel::Minilm | TextModel::Transformer) {
+            config.max_len = 128;
+            config.padding = Side::Right;
+            config.truncating = Side::Right;
+            config.bucket_by_length = true;
+            let (lr, epochs) = match model {
+                TextModel::Minilm => (5e-5, 2),
+                _ => (5e-4, 10),
+            };
+            config.train = TrainConfig::new(lr)
+                .with_epochs(epochs)
+                .with_batch_size(32)
+                .with_optimizer(OptimizerConfig::new(OptimizerKind::AdamW).with_weight_decay(0.01))
+                .with_schedule(LrSchedule::WarmupLinear {
+                    warmup_ratio: 0.1,
+                    warmup_steps: None,
+                })
+                .with_clip_grad_norm(Some(1.0))
+                .with_restore_best(true);
+        }
+        config
+    }
 }
 
 /// The figures of a finished run, written as `summary.json`.
@@ -190,9 +306,11 @@ pub struct TextRunSummary {
 }
 
 /// Runs `$body` with `$model` bound to the classifier that `$config` describes, whatever its
-/// encoder type (each arm is a separately compiled, fully typed program).
+/// encoder type (each arm is a separately compiled, fully typed program). With `$pretrained`, a
+/// BERT encoder starts from its pretrained weights; otherwise from a random initialisation that
+/// a saved model then overwrites.
 macro_rules! with_model {
-    ($config:expr, $classes:expr, $device:expr, |$model:ident| $body:expr) => {
+    ($config:expr, $classes:expr, $device:expr, $pretrained:expr, |$model:ident| $body:expr) => {
         match &$config.encoder {
             TextEncoderConfig::Lstm(c) => {
                 let $model = classifier(c.init($device), Pooling::Last, $config, $classes, $device);
@@ -200,6 +318,11 @@ macro_rules! with_model {
             }
             TextEncoderConfig::Bow(c) => {
                 let $model = classifier(c.init($device), Pooling::Mean, $config, $classes, $device);
+                $body
+            }
+            TextEncoderConfig::Bert(c) => {
+                let encoder = c.init($device, $pretrained)?;
+                let $model = classifier(encoder, Pooling::Mean, $config, $classes, $device);
                 $body
             }
         }
@@ -222,7 +345,7 @@ fn classifier<E: SequenceEncoder>(
 
 fn encode_options(config: &TextRunConfig) -> EncodeOptions {
     EncodeOptions {
-        add_special_tokens: false,
+        add_special_tokens: config.encoder.special_tokens(),
         max_length: Some(config.max_len),
         truncation_side: config.truncating,
         ..EncodeOptions::default()
@@ -242,6 +365,29 @@ fn batcher(config: &TextRunConfig, tokenizer: &Tokenizer) -> Result<TextBatcher,
     })
 }
 
+/// The run's tokenizer: Keras' word-level one fitted on the training texts for the LSTM and
+/// bag models, the pretrained model's own (whose `config.json` then replaces the encoder's
+/// sizes), or a WordPiece trained on the training texts for a transformer from scratch.
+fn fit_tokenizer(config: &mut TextRunConfig, train: &LabeledTexts) -> Result<Tokenizer, Error> {
+    let vocab_size = config.encoder.vocab_size();
+    match &mut config.encoder {
+        TextEncoderConfig::Bert(bert) => match bert.pretrained_dir()? {
+            Some(dir) => {
+                bert.bert = BertConfig::from_file(dir.join(CONFIG_FILE))?;
+                Ok(Tokenizer::from_file(dir.join(TOKENIZER_FILE))?)
+            }
+            None => Ok(Tokenizer::train_wordpiece(
+                train.texts.iter(),
+                &TrainOptions::new(vocab_size).with_progress(false),
+            )?),
+        },
+        _ => Ok(Tokenizer::fit_keras(
+            train.texts.iter(),
+            &KerasOptions::new(vocab_size),
+        )?),
+    }
+}
+
 /// Trains and tests as `config` says, leaving `config.json`, `split.json`, `tokenizer.json`,
 /// `metrics.csv`, `curves.png`, `confusion.png`, checkpoints, `model.bpk` and `summary.json` in
 /// `out`. With `resume`, continues the run in `out` with its saved split and tokenizer.
@@ -250,6 +396,8 @@ pub fn train_and_test(
     out: &Path,
     resume: bool,
 ) -> Result<TextRunSummary, Error> {
+    let mut config = config.clone();
+    let config = &mut config;
     if config.max_len == 0 || config.encoder.vocab_size() < 3 {
         return Err(Error::Invalid(format!(
             "max_len {} must be >= 1 and vocab_size {} >= 3",
@@ -279,23 +427,20 @@ pub fn train_and_test(
             config.train.seed,
         )?
     };
-    run.write_json(CONFIG_FILE, config)?;
     run.write_json(SPLIT_FILE, &split)?;
     let [train, valid, test] = split.apply(&data)?;
 
     let tokenizer = if resume && run.file(TOKENIZER_FILE).is_file() {
         Tokenizer::from_file(run.file(TOKENIZER_FILE)).map_err(|e| Error::Invalid(e.to_string()))?
     } else {
-        let fitted = Tokenizer::fit_keras(
-            train.texts.iter(),
-            &KerasOptions::new(config.encoder.vocab_size()),
-        )
-        .map_err(|e| Error::Invalid(e.to_string()))?;
+        let fitted = fit_tokenizer(config, &train)?;
         fitted
             .save(run.file(TOKENIZER_FILE))
             .map_err(|e| Error::Invalid(e.to_string()))?;
         fitted
     };
+    // After the tokenizer: a pretrained model's config.json completes the encoder's.
+    run.write_json(CONFIG_FILE, config)?;
     let options = encode_options(config);
     let encode = |part: &LabeledTexts| TextDataset::encode(part, &tokenizer, &options);
     let (train_set, valid_set, test_set) = (encode(&train)?, encode(&valid)?, encode(&test)?);
@@ -317,7 +462,7 @@ pub fn train_and_test(
     device.seed(config.train.seed);
     let classes = data.class_names.len();
     let (history, best_epoch, train_seconds, eval) =
-        with_model!(config, classes, &device, |model| {
+        with_model!(config, classes, &device, true, |model| {
             let outcome = trainer.fit(model, train_set, Some(valid_set), batcher)?;
             let eval = evaluate(&outcome.model, test_set, batcher, 256, &device)?;
             (
@@ -402,7 +547,7 @@ pub fn evaluate_run(dir: &Path, source: &TextSource) -> Result<Evaluation, Error
     let batcher = batcher(&config, &tokenizer)?;
     let device = default_device();
     let classes = summary.class_names.len();
-    let eval = with_model!(&config, classes, &device, |model| {
+    let eval = with_model!(&config, classes, &device, false, |model| {
         evaluate(
             &load_model(&run.model_file(), model)?,
             set,
@@ -459,7 +604,7 @@ pub fn predict(dir: &Path, texts: &[String]) -> Result<Vec<TextPrediction>, Erro
         items,
         &device,
     );
-    let probs = with_model!(&config, classes, &device, |model| {
+    let probs = with_model!(&config, classes, &device, false, |model| {
         load_model(&run.model_file(), model)?.predict_proba(batch.ids, batch.mask_pad)
     })
     .into_data()

@@ -21,6 +21,9 @@ pub enum Pooling {
     Last,
     /// The first position (`[CLS]` for BERT-style encoders).
     First,
+    /// The encoder's own pooled summary (BERT's pooler: dense + tanh over `[CLS]`); the first
+    /// position for encoders without one.
+    Pooler,
     /// The mean over real positions (sentence-transformers).
     Mean,
     /// The maximum over real positions.
@@ -93,6 +96,10 @@ impl ClassificationHead {
                 None => last_state(encoded.hidden, mask_pad),
             },
             Pooling::First => encoded.hidden.narrow(1, 0, 1).squeeze_dim(1),
+            Pooling::Pooler => match encoded.pooled {
+                Some(pooled) => pooled,
+                None => encoded.hidden.narrow(1, 0, 1).squeeze_dim(1),
+            },
             Pooling::Mean => masked_mean(encoded.hidden, mask_pad),
             Pooling::Max => masked_max(encoded.hidden, mask_pad),
         }

@@ -5,7 +5,8 @@
 //! - [`ImageClassifier`]: any [`ImageModel`](tinderbox_nn::cnn::ImageModel) with softmax
 //!   cross-entropy on [`ImageBatch`](tinderbox_data::vision::ImageBatch)es;
 //! - [`Head`], the trait of task heads, and [`ClassificationHead`] (binary with a sigmoid unit or
-//!   multi-class with softmax, optional class weights, last/first/mean/max pooling);
+//!   multi-class with softmax, optional class weights, last, first (`[CLS]`), BERT's pooler, mean or max pooling);
+//! - [`TokenClassificationHead`]: a tag per position, padding and `-100` targets ignored;
 //! - [`SequenceClassifier`]: any [`SequenceEncoder`](tinderbox_nn::SequenceEncoder) with any
 //!   [`Head`] on [`TextBatch`](tinderbox_data::text::TextBatch)es.
 //!
@@ -38,8 +39,10 @@ mod classification_head;
 mod head;
 mod image_classifier;
 mod sequence_classifier;
+mod token_classification_head;
 
 pub use classification_head::{ClassificationHead, ClassificationHeadConfig, Pooling};
 pub use head::Head;
 pub use image_classifier::ImageClassifier;
 pub use sequence_classifier::SequenceClassifier;
+pub use token_classification_head::{TokenClassificationHead, TokenClassificationHeadConfig};

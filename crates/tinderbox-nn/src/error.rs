@@ -19,7 +19,9 @@ impl std::fmt::Display for KeyMismatch {
         match (&self.expected, &self.found) {
             (Some(e), None) => write!(f, "missing     {} (expected {e:?})", self.key),
             (None, Some(s)) => write!(f, "unexpected  {} (found {s:?})", self.key),
-            (Some(e), Some(s)) => write!(f, "wrong shape {}: expected {e:?}, found {s:?}", self.key),
+            (Some(e), Some(s)) => {
+                write!(f, "wrong shape {}: expected {e:?}, found {s:?}", self.key)
+            }
             (None, None) => write!(f, "{}", self.key),
         }
     }

@@ -33,8 +33,14 @@ fn save_then_load_gives_the_same_model_with_hugging_face_names() {
     assert_eq!(hidden(&model), hidden(&loaded));
     let shapes = read_tensor_shapes(dir.path().join("model.safetensors"), &BERT_KEYS).unwrap();
     // PyTorch's Linear layout [out, in] and Hugging Face's names.
-    assert_eq!(shapes["encoder.layer.1.intermediate.dense.weight"], vec![32, 16]);
-    assert_eq!(shapes["encoder.layer.0.attention.self.query.bias"], vec![16]);
+    assert_eq!(
+        shapes["encoder.layer.1.intermediate.dense.weight"],
+        vec![32, 16]
+    );
+    assert_eq!(
+        shapes["encoder.layer.0.attention.self.query.bias"],
+        vec![16]
+    );
     assert_eq!(shapes["embeddings.LayerNorm.weight"], vec![16]);
     assert_eq!(shapes["pooler.dense.weight"], vec![16, 16]);
     assert_eq!(shapes.len(), 5 + 2 * 16 + 2);
@@ -55,7 +61,11 @@ fn sizes_that_disagree_with_the_tensors_list_every_key() {
     let mut config = tiny();
     config.intermediate_size = 48;
     config.num_hidden_layers = 3;
-    std::fs::write(dir.path().join("config.json"), serde_json::to_string(&config).unwrap()).unwrap();
+    std::fs::write(
+        dir.path().join("config.json"),
+        serde_json::to_string(&config).unwrap(),
+    )
+    .unwrap();
     let err = load_bert(dir.path(), &Device::default()).unwrap_err();
     let ModelError::Mismatch { mismatches, .. } = &err else {
         panic!("expected a mismatch, got {err}");
@@ -65,7 +75,10 @@ fn sizes_that_disagree_with_the_tensors_list_every_key() {
         text.contains("wrong shape encoder.layer.0.intermediate.dense.weight: expected [48, 16], found [32, 16]"),
         "{text}"
     );
-    assert!(text.contains("missing     encoder.layer.2.attention.self.key.weight (expected [16, 16])"), "{text}");
+    assert!(
+        text.contains("missing     encoder.layer.2.attention.self.key.weight (expected [16, 16])"),
+        "{text}"
+    );
     // Per layer the FFN's intermediate weight and bias and output weight are the wrong shape;
     // the third layer's 16 tensors are missing.
     assert_eq!(mismatches.len(), 2 * 3 + 16, "{text}");
@@ -77,9 +90,18 @@ fn unexpected_tensors_are_listed() {
     saved(dir.path());
     let mut config = tiny();
     config.num_hidden_layers = 1;
-    std::fs::write(dir.path().join("config.json"), serde_json::to_string(&config).unwrap()).unwrap();
-    let text = load_bert(dir.path(), &Device::default()).unwrap_err().to_string();
-    assert!(text.contains("unexpected  encoder.layer.1.output.dense.weight (found [16, 32])"), "{text}");
+    std::fs::write(
+        dir.path().join("config.json"),
+        serde_json::to_string(&config).unwrap(),
+    )
+    .unwrap();
+    let text = load_bert(dir.path(), &Device::default())
+        .unwrap_err()
+        .to_string();
+    assert!(
+        text.contains("unexpected  encoder.layer.1.output.dense.weight (found [16, 32])"),
+        "{text}"
+    );
 }
 
 #[test]
@@ -87,10 +109,17 @@ fn an_unsupported_activation_names_the_file_and_value() {
     let dir = tempfile::tempdir().unwrap();
     saved(dir.path());
     let path = dir.path().join("config.json");
-    let text = std::fs::read_to_string(&path).unwrap().replace("\"gelu\"", "\"quick_gelu\"");
+    let text = std::fs::read_to_string(&path)
+        .unwrap()
+        .replace("\"gelu\"", "\"quick_gelu\"");
     std::fs::write(&path, text).unwrap();
-    let err = load_bert(dir.path(), &Device::default()).unwrap_err().to_string();
-    assert!(err.contains("config.json") && err.contains("hidden_act") && err.contains("quick_gelu"), "{err}");
+    let err = load_bert(dir.path(), &Device::default())
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("config.json") && err.contains("hidden_act") && err.contains("quick_gelu"),
+        "{err}"
+    );
 }
 
 #[test]

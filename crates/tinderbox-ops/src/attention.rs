@@ -68,10 +68,15 @@ mod tests {
         let [b, h, l, d] = q.dims();
         let mut scores = q.matmul(k.swap_dims(2, 3)) / (d as f64).sqrt();
         if let Some(pad) = pad {
-            scores = scores.mask_fill(pad.reshape([b, 1, 1, l]).expand([b, h, l, l]), f32::NEG_INFINITY);
+            scores = scores.mask_fill(
+                pad.reshape([b, 1, 1, l]).expand([b, h, l, l]),
+                f32::NEG_INFINITY,
+            );
         }
         if causal {
-            let mask = causal_mask(l, &scores.device()).reshape([1, 1, l, l]).expand([b, h, l, l]);
+            let mask = causal_mask(l, &scores.device())
+                .reshape([1, 1, l, l])
+                .expand([b, h, l, l]);
             scores = scores.mask_fill(mask, f32::NEG_INFINITY);
         }
         softmax(scores, 3).matmul(v)
@@ -91,11 +96,10 @@ mod tests {
         let device = Device::default();
         let [q, k, v] = inputs(&device);
         // Row 0 has 3 real tokens, row 1 all 5.
-        let pad = Tensor::<2, Bool>::from_data(
-            [[false, false, false, true, true], [false; 5]],
-            &device,
-        );
-        let fused = scaled_dot_product_attention(q.clone(), k.clone(), v.clone(), Some(pad.clone()), false);
+        let pad =
+            Tensor::<2, Bool>::from_data([[false, false, false, true, true], [false; 5]], &device);
+        let fused =
+            scaled_dot_product_attention(q.clone(), k.clone(), v.clone(), Some(pad.clone()), false);
         let reference = naive(q, k, v, Some(pad), false);
         assert!(max_abs_diff(fused, reference) < 1e-5);
     }
@@ -104,11 +108,10 @@ mod tests {
     fn matches_naive_attention_causal_and_padded() {
         let device = Device::default();
         let [q, k, v] = inputs(&device);
-        let pad = Tensor::<2, Bool>::from_data(
-            [[false, false, false, false, true], [false; 5]],
-            &device,
-        );
-        let fused = scaled_dot_product_attention(q.clone(), k.clone(), v.clone(), Some(pad.clone()), true);
+        let pad =
+            Tensor::<2, Bool>::from_data([[false, false, false, false, true], [false; 5]], &device);
+        let fused =
+            scaled_dot_product_attention(q.clone(), k.clone(), v.clone(), Some(pad.clone()), true);
         let reference = naive(q, k, v, Some(pad), true);
         assert!(max_abs_diff(fused, reference) < 1e-5);
     }
@@ -120,13 +123,8 @@ mod tests {
         let pad = Tensor::<2, Bool>::from_data([[false, false, false, true, true]; 2], &device);
         let full = scaled_dot_product_attention(q.clone(), k.clone(), v.clone(), Some(pad), false);
         // Drop the padded keys altogether: the outputs must be the same.
-        let short = scaled_dot_product_attention(
-            q,
-            k.narrow(2, 0, 3),
-            v.narrow(2, 0, 3),
-            None,
-            false,
-        );
+        let short =
+            scaled_dot_product_attention(q, k.narrow(2, 0, 3), v.narrow(2, 0, 3), None, false);
         assert!(max_abs_diff(full, short) < 1e-5);
     }
 

@@ -41,7 +41,7 @@ mod pooling;
 
 pub use attention::{causal_mask, scaled_dot_product_attention};
 pub use conv_pool::conv2d_max_pool2;
-pub use loss::{IGNORE_INDEX, cross_entropy};
 pub use grad_norm::{clip_grad_norm, global_grad_norm, scale_grads};
+pub use loss::{IGNORE_INDEX, cross_entropy};
 pub use penalty::weight_penalty;
 pub use pooling::{last_positions, last_state, masked_max, masked_mean};

@@ -59,7 +59,10 @@ mod tests {
             &device,
         );
         let targets = Tensor::<1, Int>::from_ints([0, IGNORE_INDEX, 2], &device);
-        close(cross_entropy(logits.clone(), targets.clone(), 0.0).into_scalar(), 1.2814905);
+        close(
+            cross_entropy(logits.clone(), targets.clone(), 0.0).into_scalar(),
+            1.2814905,
+        );
         close(cross_entropy(logits, targets, 0.1).into_scalar(), 1.2731572);
     }
 
@@ -77,7 +80,12 @@ mod tests {
         let logits = Tensor::<2>::from_floats([[1.0, 2.0], [3.0, -1.0]], &device).require_grad();
         let targets = Tensor::<1, Int>::from_ints([1, IGNORE_INDEX], &device);
         let grads = cross_entropy(logits.clone(), targets, 0.0).backward();
-        let g: Vec<f32> = logits.grad(&grads).unwrap().into_data().try_to_vec().unwrap();
+        let g: Vec<f32> = logits
+            .grad(&grads)
+            .unwrap()
+            .into_data()
+            .try_to_vec()
+            .unwrap();
         assert_eq!(&g[2..], &[0.0, 0.0]);
         // d/dz of -log softmax(z)[1] = softmax(z) - onehot.
         let p1 = 1.0 / (1.0 + (-1f32).exp());

@@ -68,7 +68,10 @@ impl KeyMap {
             .prefixes
             .iter()
             .map(|p| (format!("^{}", escape(p)), String::new()));
-        let renames = self.renames.iter().map(|(from, to)| (escape(from), to.to_string()));
+        let renames = self
+            .renames
+            .iter()
+            .map(|(from, to)| (escape(from), to.to_string()));
         KeyRemapper::from_patterns(prefixes.chain(renames).collect()).map_err(|e| e.to_string())
     }
 
@@ -94,8 +97,14 @@ mod tests {
         assert_eq!(path, "encoder.layer.3.attention.self_attn.query.weight");
         assert_eq!(BERT_KEYS.to_checkpoint(&path), key);
         let norm = "bert.encoder.layer.0.output.LayerNorm.bias";
-        assert_eq!(BERT_KEYS.to_module(norm), "encoder.layer.0.output.layer_norm.bias");
-        assert_eq!(BERT_KEYS.normalise(norm), Some("encoder.layer.0.output.LayerNorm.bias"));
+        assert_eq!(
+            BERT_KEYS.to_module(norm),
+            "encoder.layer.0.output.layer_norm.bias"
+        );
+        assert_eq!(
+            BERT_KEYS.normalise(norm),
+            Some("encoder.layer.0.output.LayerNorm.bias")
+        );
         assert_eq!(BERT_KEYS.normalise("embeddings.position_ids"), None);
     }
 }

@@ -4,9 +4,7 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use burn::store::{
-    BurnToPyTorchAdapter, ModuleSnapshot, PyTorchToBurnAdapter, SafetensorsStore,
-};
+use burn::store::{BurnToPyTorchAdapter, ModuleSnapshot, PyTorchToBurnAdapter, SafetensorsStore};
 
 use super::key_map::KeyMap;
 use crate::error::{KeyMismatch, ModelError, Result};
@@ -16,20 +14,27 @@ fn read_bytes(path: &Path) -> Result<Vec<u8>> {
 }
 
 fn shapes_of(bytes: &[u8], path: &Path, keys: &KeyMap) -> Result<BTreeMap<String, Vec<usize>>> {
-    let file = safetensors::SafeTensors::deserialize(bytes).map_err(|e| ModelError::Safetensors {
-        path: path.to_path_buf(),
-        message: e.to_string(),
-    })?;
+    let file =
+        safetensors::SafeTensors::deserialize(bytes).map_err(|e| ModelError::Safetensors {
+            path: path.to_path_buf(),
+            message: e.to_string(),
+        })?;
     Ok(file
         .tensors()
         .into_iter()
-        .filter_map(|(name, view)| keys.normalise(&name).map(|k| (k.to_string(), view.shape().to_vec())))
+        .filter_map(|(name, view)| {
+            keys.normalise(&name)
+                .map(|k| (k.to_string(), view.shape().to_vec()))
+        })
         .collect())
 }
 
 /// The checkpoint keys (task prefixes removed, buffers left out) and shapes of a safetensors
 /// file; a truncated or corrupt file is an error.
-pub fn read_tensor_shapes(path: impl AsRef<Path>, keys: &KeyMap) -> Result<BTreeMap<String, Vec<usize>>> {
+pub fn read_tensor_shapes(
+    path: impl AsRef<Path>,
+    keys: &KeyMap,
+) -> Result<BTreeMap<String, Vec<usize>>> {
     let path = path.as_ref();
     shapes_of(&read_bytes(path)?, path, keys)
 }
@@ -72,7 +77,11 @@ fn mismatches(
 /// Loads the weights of a safetensors checkpoint into `module`, mapping names with `keys` and
 /// PyTorch's layouts to burn's. Every missing, unexpected or wrongly shaped tensor is reported
 /// at once, and nothing is loaded unless all fit.
-pub fn load_safetensors<M: ModuleSnapshot>(module: &mut M, path: impl AsRef<Path>, keys: &KeyMap) -> Result<()> {
+pub fn load_safetensors<M: ModuleSnapshot>(
+    module: &mut M,
+    path: impl AsRef<Path>,
+    keys: &KeyMap,
+) -> Result<()> {
     let path = path.as_ref();
     let bytes = read_bytes(path)?;
     let found = shapes_of(&bytes, path, keys)?;
@@ -92,10 +101,12 @@ pub fn load_safetensors<M: ModuleSnapshot>(module: &mut M, path: impl AsRef<Path
         .with_from_adapter(PyTorchToBurnAdapter)
         .allow_partial(true)
         .validate(false);
-    let result = module.load_from(&mut store).map_err(|e| ModelError::Safetensors {
-        path: path.to_path_buf(),
-        message: e.to_string(),
-    })?;
+    let result = module
+        .load_from(&mut store)
+        .map_err(|e| ModelError::Safetensors {
+            path: path.to_path_buf(),
+            message: e.to_string(),
+        })?;
     if !result.errors.is_empty() || !result.missing.is_empty() {
         return Err(ModelError::Safetensors {
             path: path.to_path_buf(),
@@ -107,7 +118,11 @@ pub fn load_safetensors<M: ModuleSnapshot>(module: &mut M, path: impl AsRef<Path
 
 /// Saves `module` as a safetensors file with checkpoint names and PyTorch layouts (written to a
 /// temporary file, then renamed).
-pub fn save_safetensors<M: ModuleSnapshot>(module: &M, path: impl AsRef<Path>, keys: &KeyMap) -> Result<()> {
+pub fn save_safetensors<M: ModuleSnapshot>(
+    module: &M,
+    path: impl AsRef<Path>,
+    keys: &KeyMap,
+) -> Result<()> {
     let path = path.as_ref();
     let remapper = keys.writing().map_err(|message| ModelError::Safetensors {
         path: path.to_path_buf(),
@@ -116,10 +131,12 @@ pub fn save_safetensors<M: ModuleSnapshot>(module: &M, path: impl AsRef<Path>, k
     let mut store = SafetensorsStore::from_bytes(None)
         .remap(remapper)
         .with_to_adapter(BurnToPyTorchAdapter);
-    module.save_into(&mut store).map_err(|e| ModelError::Safetensors {
-        path: path.to_path_buf(),
-        message: e.to_string(),
-    })?;
+    module
+        .save_into(&mut store)
+        .map_err(|e| ModelError::Safetensors {
+            path: path.to_path_buf(),
+            message: e.to_string(),
+        })?;
     let bytes = store.get_bytes().map_err(|e| ModelError::Safetensors {
         path: path.to_path_buf(),
         message: e.to_string(),

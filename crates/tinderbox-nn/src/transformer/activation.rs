@@ -45,7 +45,10 @@ mod tests {
     #[test]
     fn parses_hugging_face_names() {
         assert_eq!(HiddenAct::parse("gelu"), Some(HiddenAct::Gelu));
-        assert_eq!(HiddenAct::parse("gelu_pytorch_tanh"), Some(HiddenAct::GeluTanh));
+        assert_eq!(
+            HiddenAct::parse("gelu_pytorch_tanh"),
+            Some(HiddenAct::GeluTanh)
+        );
         assert_eq!(HiddenAct::parse("swish"), Some(HiddenAct::Silu));
         assert_eq!(HiddenAct::parse("quick_gelu"), None);
     }

@@ -78,12 +78,18 @@ impl MultiHeadSelfAttention {
     /// `[B, L, H]` to `[B, heads, L, H / heads]`.
     fn split_heads(&self, x: Tensor<3>) -> Tensor<4> {
         let [b, l, h] = x.dims();
-        x.reshape([b, l, self.heads, h / self.heads]).swap_dims(1, 2)
+        x.reshape([b, l, self.heads, h / self.heads])
+            .swap_dims(1, 2)
     }
 
     /// Attends every position of `x [B, L, H]` to the unpadded positions (`mask_pad [B, L]`,
     /// true at padding) and, if `causal`, to earlier ones only. Returns the context `[B, L, H]`.
-    pub fn forward(&self, x: Tensor<3>, mask_pad: Option<Tensor<2, Bool>>, causal: bool) -> Tensor<3> {
+    pub fn forward(
+        &self,
+        x: Tensor<3>,
+        mask_pad: Option<Tensor<2, Bool>>,
+        causal: bool,
+    ) -> Tensor<3> {
         let [b, l, h] = x.dims();
         let q = self.split_heads(self.query.forward(x.clone()));
         let k = self.split_heads(self.key.forward(x.clone()));
@@ -113,7 +119,9 @@ impl MultiHeadSelfAttention {
             scores = scores.mask_fill(pad.reshape([b, 1, 1, l]).expand([b, heads, l, l]), f32::MIN);
         }
         if causal {
-            let mask = causal_mask(l, &scores.device()).reshape([1, 1, l, l]).expand([b, heads, l, l]);
+            let mask = causal_mask(l, &scores.device())
+                .reshape([1, 1, l, l])
+                .expand([b, heads, l, l]);
             scores = scores.mask_fill(mask, f32::MIN);
         }
         self.dropout.forward(softmax(scores, 3)).matmul(v)
@@ -128,7 +136,9 @@ mod tests {
     #[test]
     fn fused_and_explicit_paths_agree() {
         let device = Device::default();
-        let layer = MultiHeadSelfAttentionConfig::new(8, 2).with_dropout(0.0).init(&device);
+        let layer = MultiHeadSelfAttentionConfig::new(8, 2)
+            .with_dropout(0.0)
+            .init(&device);
         let x = Tensor::<3>::random([2, 4, 8], Distribution::Normal(0.0, 1.0), &device);
         let pad = Tensor::<2, Bool>::from_data([[false, false, true, true], [false; 4]], &device);
         let fused = layer.forward(x.clone(), Some(pad.clone()), true);

@@ -155,7 +155,10 @@ impl BertConfig {
         HiddenAct::parse(&self.hidden_act).ok_or_else(|| {
             ModelError::config(
                 "hidden_act",
-                format!("{:?} is not supported (gelu, gelu_new, gelu_pytorch_tanh, relu, silu)", self.hidden_act),
+                format!(
+                    "{:?} is not supported (gelu, gelu_new, gelu_pytorch_tanh, relu, silu)",
+                    self.hidden_act
+                ),
             )
         })
     }
@@ -186,7 +189,10 @@ impl BertConfig {
         }
         for (name, p) in [
             ("hidden_dropout_prob", self.hidden_dropout_prob),
-            ("attention_probs_dropout_prob", self.attention_probs_dropout_prob),
+            (
+                "attention_probs_dropout_prob",
+                self.attention_probs_dropout_prob,
+            ),
         ] {
             if !(0.0..1.0).contains(&p) {
                 return Err(ModelError::config(name, format!("{p} is not in [0, 1)")));
@@ -195,13 +201,19 @@ impl BertConfig {
         if self.position_embedding_type != "absolute" {
             return Err(ModelError::config(
                 "position_embedding_type",
-                format!("{:?} is not supported (only \"absolute\")", self.position_embedding_type),
+                format!(
+                    "{:?} is not supported (only \"absolute\")",
+                    self.position_embedding_type
+                ),
             ));
         }
         if self.pad_token_id >= self.vocab_size {
             return Err(ModelError::config(
                 "pad_token_id",
-                format!("{} is outside the vocabulary of {}", self.pad_token_id, self.vocab_size),
+                format!(
+                    "{} is outside the vocabulary of {}",
+                    self.pad_token_id, self.vocab_size
+                ),
             ));
         }
         Ok(())
@@ -210,13 +222,17 @@ impl BertConfig {
     /// Builds a randomly initialised model (BERT's initialisation) after validating.
     pub fn init(&self, device: &Device) -> Result<BertModel> {
         self.validate()?;
-        let layer = BertLayerConfig::new(self.hidden_size, self.num_attention_heads, self.intermediate_size)
-            .with_hidden_act(self.activation()?)
-            .with_hidden_dropout(self.hidden_dropout_prob)
-            .with_attention_dropout(self.attention_probs_dropout_prob)
-            .with_layer_norm_eps(self.layer_norm_eps)
-            .with_norm_first(self.norm_first)
-            .with_initializer_range(self.initializer_range);
+        let layer = BertLayerConfig::new(
+            self.hidden_size,
+            self.num_attention_heads,
+            self.intermediate_size,
+        )
+        .with_hidden_act(self.activation()?)
+        .with_hidden_dropout(self.hidden_dropout_prob)
+        .with_attention_dropout(self.attention_probs_dropout_prob)
+        .with_layer_norm_eps(self.layer_norm_eps)
+        .with_norm_first(self.norm_first)
+        .with_initializer_range(self.initializer_range);
         let pooler = self.add_pooler.then(|| {
             let mut dense = LinearConfig::new(self.hidden_size, self.hidden_size)
                 .with_initializer(Initializer::Normal {
@@ -236,7 +252,9 @@ impl BertConfig {
                 .with_initializer_range(self.initializer_range)
                 .init(device),
             encoder: BertEncoder {
-                layer: (0..self.num_hidden_layers).map(|_| layer.init(device)).collect(),
+                layer: (0..self.num_hidden_layers)
+                    .map(|_| layer.init(device))
+                    .collect(),
                 final_layer_norm: self.norm_first.then(|| {
                     LayerNormConfig::new(self.hidden_size)
                         .with_epsilon(self.layer_norm_eps)
@@ -310,7 +328,11 @@ impl BertModel {
         let [_, l] = ids.dims();
         let max = self.max_positions();
         let (ids, mask_pad, type_ids) = if l > max {
-            (ids.narrow(1, 0, max), mask_pad.narrow(1, 0, max), type_ids.map(|t| t.narrow(1, 0, max)))
+            (
+                ids.narrow(1, 0, max),
+                mask_pad.narrow(1, 0, max),
+                type_ids.map(|t| t.narrow(1, 0, max)),
+            )
         } else {
             (ids, mask_pad, type_ids)
         };
@@ -362,10 +384,20 @@ mod tests {
         assert!(c.validate().unwrap_err().to_string().contains("hidden_act"));
         let mut c = tiny();
         c.num_attention_heads = 5;
-        assert!(c.validate().unwrap_err().to_string().contains("num_attention_heads 5"));
+        assert!(
+            c.validate()
+                .unwrap_err()
+                .to_string()
+                .contains("num_attention_heads 5")
+        );
         let mut c = tiny();
         c.hidden_dropout_prob = 1.0;
-        assert!(c.validate().unwrap_err().to_string().contains("hidden_dropout_prob"));
+        assert!(
+            c.validate()
+                .unwrap_err()
+                .to_string()
+                .contains("hidden_dropout_prob")
+        );
     }
 
     #[test]

@@ -5,7 +5,9 @@
 //! `norm_first = true` the pre-LayerNorm variant, `x = x + sublayer(LN(x))`, which trains more
 //! stably from scratch and needs a final LayerNorm after the stack.
 
-use burn::nn::{Dropout, DropoutConfig, Initializer, LayerNorm, LayerNormConfig, Linear, LinearConfig};
+use burn::nn::{
+    Dropout, DropoutConfig, Initializer, LayerNorm, LayerNormConfig, Linear, LinearConfig,
+};
 use burn::prelude::*;
 
 use super::activation::HiddenAct;
@@ -129,12 +131,20 @@ impl BertLayer {
     pub fn forward(&self, x: Tensor<3>, mask_pad: Option<Tensor<2, Bool>>) -> Tensor<3> {
         let attention = &self.attention;
         let feed_forward = |h: Tensor<3>| {
-            let inner = self.intermediate.act.forward(self.intermediate.dense.forward(h));
-            self.output.dropout.forward(self.output.dense.forward(inner))
+            let inner = self
+                .intermediate
+                .act
+                .forward(self.intermediate.dense.forward(h));
+            self.output
+                .dropout
+                .forward(self.output.dense.forward(inner))
         };
         let attend = |h: Tensor<3>| {
             let context = attention.self_attn.forward(h, mask_pad.clone(), false);
-            attention.output.dropout.forward(attention.output.dense.forward(context))
+            attention
+                .output
+                .dropout
+                .forward(attention.output.dense.forward(context))
         };
         if self.norm_first {
             let x = x.clone() + attend(attention.output.layer_norm.forward(x));

@@ -11,4 +11,6 @@ pub use activation::HiddenAct;
 pub use attention::{MultiHeadSelfAttention, MultiHeadSelfAttentionConfig};
 pub use bert::{BertConfig, BertEncoder, BertModel, BertOutput, BertPooler};
 pub use embeddings::{BertEmbeddings, BertEmbeddingsConfig};
-pub use encoder_layer::{BertAttention, BertIntermediate, BertLayer, BertLayerConfig, ResidualOutput};
+pub use encoder_layer::{
+    BertAttention, BertIntermediate, BertLayer, BertLayerConfig, ResidualOutput,
+};

@@ -1,0 +1,83 @@
+//! Speed of all-MiniLM-L6-v2 (6 layers, hidden 384) at batch 32 x 64 tokens: encoder inference
+//! (last hidden states), and one fine-tuning step (mean pooling + dense head, forward, backward,
+//! global-norm clipping at 1.0, AdamW, loss read back). `benches/compare/minilm_torch.py` times
+//! Hugging Face `transformers` on PyTorch with the same shapes and threads.
+//!
+//! The weights are fetched into the cache on first use, as the examples do.
+
+use burn::optim::{AdamWConfig, GradientsParams};
+use burn::prelude::*;
+use burn::tensor::Distribution;
+use criterion::{Criterion, criterion_group, criterion_main};
+use tinderbox::data::fetch::Cache;
+use tinderbox::data::pretrained::Pretrained;
+use tinderbox::data::text::TextBatch;
+use tinderbox::heads::{ClassificationHeadConfig, Pooling, SequenceClassifier};
+use tinderbox::nn::pretrained::load_bert;
+use tinderbox::ops::clip_grad_norm;
+
+#[cfg(feature = "mimalloc")]
+#[global_allocator]
+static ALLOCATOR: tinderbox::backend::Allocator = tinderbox::backend::Allocator;
+
+const BATCH: usize = 32;
+const LEN: usize = 64;
+
+fn batch(device: &Device) -> TextBatch {
+    let ids: Tensor<2, Int> = Tensor::random(
+        [BATCH, LEN],
+        Distribution::Uniform(1000.0, 30_000.0),
+        device,
+    );
+    TextBatch {
+        mask_pad: ids.clone().equal_elem(0),
+        ids,
+        labels: Tensor::random([BATCH], Distribution::Uniform(0.0, 2.0), device),
+    }
+}
+
+fn minilm(c: &mut Criterion) {
+    let dir = Pretrained::MiniLmL6V2
+        .prepare(&Cache::from_env().expect("cache"))
+        .expect("all-MiniLM-L6-v2");
+    let device = tinderbox::backend::default_device();
+    device.seed(0);
+    let mut group = c.benchmark_group("minilm_b32_len64");
+
+    let encoder = load_bert(&dir, &device).expect("weights");
+    let data = batch(&device);
+    group.bench_function("inference", |b| {
+        b.iter(|| {
+            let out = encoder.forward(data.ids.clone(), data.mask_pad.clone(), None);
+            out.last_hidden_state.into_data()
+        })
+    });
+
+    let train_device = device.clone().autodiff();
+    let data = batch(&train_device);
+    let mut model = Some(SequenceClassifier::new(
+        load_bert(&dir, &train_device).expect("weights"),
+        ClassificationHeadConfig::new(384, 2)
+            .with_pooling(Pooling::Mean)
+            .init(&train_device),
+    ));
+    let mut optim = AdamWConfig::new().with_weight_decay(0.01).init();
+    group.bench_function("train_step", |b| {
+        b.iter(|| {
+            let m = model.take().expect("model");
+            let out = m.forward_batch(data.clone());
+            let grads = GradientsParams::from_grads(out.loss.backward(), &m);
+            let (grads, _) = clip_grad_norm(&m, grads, 1.0);
+            model = Some(optim.step(5e-5, m, grads));
+            out.loss.into_scalar::<f32>()
+        })
+    });
+    group.finish();
+}
+
+criterion_group! {
+    name = benches;
+    config = Criterion::default().sample_size(10).measurement_time(std::time::Duration::from_secs(20));
+    targets = minilm
+}
+criterion_main!(benches);
