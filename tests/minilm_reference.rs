@@ -4,6 +4,7 @@
 
 use burn::prelude::*;
 use safetensors::SafeTensors;
+use tinderbox::nn::pretrained::{load_bert, save_bert};
 use tinderbox::recipes::sentence_embeddings::{SentenceEncoder, cosine};
 
 const FIXTURE: &str = concat!(
@@ -170,6 +171,24 @@ fn minilm_matches_transformers_to_1e5() {
             "embedding of sentence {row} alone differs by {diff}"
         );
     }
+}
+
+#[test]
+fn saved_minilm_loads_back_identically() {
+    let device = Device::default();
+    let encoder = SentenceEncoder::minilm(&device).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    save_bert(encoder.model(), dir.path()).unwrap();
+    let reloaded = load_bert(dir.path(), &device).unwrap();
+    let ids = Tensor::<2, Int>::from_ints([[101, 1996, 4248, 2829, 102, 0]], &device);
+    let mask = ids.clone().equal_elem(0);
+    let before = encoder
+        .model()
+        .forward(ids.clone(), mask.clone(), None)
+        .last_hidden_state;
+    let after = reloaded.forward(ids, mask, None).last_hidden_state;
+    let diff: f32 = (before - after).abs().max().into_scalar();
+    assert_eq!(diff, 0.0);
 }
 
 #[test]

@@ -54,7 +54,7 @@ pub fn save_bert(model: &BertModel, dir: impl AsRef<Path>) -> Result<()> {
         source: e,
     })?;
     write_atomic(&dir.join(CONFIG_FILE), &config)?;
-    save_safetensors(model, &dir.join(WEIGHTS_FILE), &BERT_KEYS)
+    save_safetensors(model, dir.join(WEIGHTS_FILE), &BERT_KEYS)
 }
 
 /// Writes `bytes` to a temporary file beside `path` and renames it into place.
