@@ -1,4 +1,4 @@
-//! The text-classification program end to end on small generated datasets: both models, the
+//! The text-classification program end to end on small generated datasets: the models, the
 //! files of a run, prediction and resume from the saved run, and bad input.
 
 use std::path::Path;
@@ -131,6 +131,31 @@ fn the_seed_lstm_trains_end_to_end() {
     assert_eq!(summary.model, "lstm");
     assert_eq!(summary.epochs, 2);
     assert!(summary.test_accuracy.is_finite());
+}
+
+#[test]
+fn a_transformer_from_scratch_learns_with_its_own_wordpiece() {
+    let dir = tempfile::tempdir().unwrap();
+    folder(&dir.path().join("data"), 40);
+    let mut config = TextRunConfig::for_model(
+        TextSource::Folder {
+            path: dir.path().join("data"),
+        },
+        TextModel::Transformer,
+    );
+    config.encoder = TextEncoderConfig::new(TextModel::Transformer, 60);
+    config.train.epochs = 6;
+    config.train.batch_size = 8;
+    config.train.lr = 3e-3;
+    let out = dir.path().join("run");
+    let summary = train_and_test(&config, &out, false).unwrap();
+    assert_eq!(summary.model, "transformer");
+    assert!(summary.test_accuracy >= 0.75, "{summary:?}");
+    // The run's tokenizer adds [CLS] and [SEP] and the saved model predicts.
+    let tokenizer = std::fs::read_to_string(out.join("tokenizer.json")).unwrap();
+    assert!(tokenizer.contains("[CLS]") && tokenizer.contains("WordPiece"));
+    let predictions = predict(&out, &["superb and joyful".to_string()]).unwrap();
+    assert_eq!(predictions.len(), 1);
 }
 
 #[test]
