@@ -117,9 +117,14 @@ impl BertEncoderConfig {
     /// The encoder: the pretrained weights if `load_pretrained` and there are any, else BERT's
     /// random initialisation (to be overwritten by a saved model).
     fn init(&self, device: &Device, load_pretrained: bool) -> Result<BertModel, Error> {
-        match self.pretrained_dir()? {
-            Some(dir) if load_pretrained => Ok(load_bert(dir, device)?),
-            _ => Ok(self.bert.init(device)?),
+        // A saved model is about to overwrite the weights: no need to fetch the pretrained ones.
+        match load_pretrained
+            .then(|| self.pretrained_dir())
+            .transpose()?
+            .flatten()
+        {
+            Some(dir) => Ok(load_bert(dir, device)?),
+            None => Ok(self.bert.init(device)?),
         }
     }
 }
