@@ -1,12 +1,12 @@
 //! Multi-head self-attention with the query/key/value projections of BERT's `BertSelfAttention`
 //! (the output projection lives in the encoder layer, as in the checkpoints).
 
-use burn::nn::{Dropout, DropoutConfig, Initializer, Linear, LinearConfig};
+use burn::nn::{Dropout, DropoutConfig, Linear};
 use burn::prelude::*;
 use burn::tensor::activation::softmax;
 use tinderbox_ops::{causal_mask, scaled_dot_product_attention};
 
-use crate::init::zero_bias;
+use crate::init::normal_linear;
 
 /// The recipe of a [`MultiHeadSelfAttention`].
 #[derive(Config, Debug, PartialEq)]
@@ -54,16 +54,7 @@ pub struct MultiHeadSelfAttention {
 impl MultiHeadSelfAttentionConfig {
     /// Builds the layer with BERT's initialisation (normal weights, zero biases).
     pub fn init(&self, device: &Device) -> MultiHeadSelfAttention {
-        let projection = || {
-            let mut linear = LinearConfig::new(self.hidden, self.hidden)
-                .with_initializer(Initializer::Normal {
-                    mean: 0.0,
-                    std: self.initializer_range,
-                })
-                .init(device);
-            linear.bias = Some(zero_bias(self.hidden, device));
-            linear
-        };
+        let projection = || normal_linear(self.hidden, self.hidden, self.initializer_range, device);
         MultiHeadSelfAttention {
             query: projection(),
             key: projection(),

@@ -4,7 +4,7 @@
 
 use std::path::Path;
 
-use burn::nn::{Initializer, LayerNorm, LayerNormConfig, Linear, LinearConfig};
+use burn::nn::{LayerNorm, LayerNormConfig, Linear};
 use burn::prelude::*;
 use serde::{Deserialize, Serialize};
 
@@ -12,7 +12,7 @@ use super::activation::HiddenAct;
 use super::embeddings::{BertEmbeddings, BertEmbeddingsConfig};
 use super::encoder_layer::{BertLayer, BertLayerConfig};
 use crate::error::{ModelError, Result};
-use crate::init::zero_bias;
+use crate::init::normal_linear;
 use crate::sequence::{Encoded, SequenceEncoder};
 
 fn default_true() -> bool {
@@ -233,15 +233,13 @@ impl BertConfig {
         .with_layer_norm_eps(self.layer_norm_eps)
         .with_norm_first(self.norm_first)
         .with_initializer_range(self.initializer_range);
-        let pooler = self.add_pooler.then(|| {
-            let mut dense = LinearConfig::new(self.hidden_size, self.hidden_size)
-                .with_initializer(Initializer::Normal {
-                    mean: 0.0,
-                    std: self.initializer_range,
-                })
-                .init(device);
-            dense.bias = Some(zero_bias(self.hidden_size, device));
-            BertPooler { dense }
+        let pooler = self.add_pooler.then(|| BertPooler {
+            dense: normal_linear(
+                self.hidden_size,
+                self.hidden_size,
+                self.initializer_range,
+                device,
+            ),
         });
         Ok(BertModel {
             embeddings: BertEmbeddingsConfig::new(self.vocab_size, self.hidden_size)

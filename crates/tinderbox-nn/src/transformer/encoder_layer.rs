@@ -5,14 +5,12 @@
 //! `norm_first = true` the pre-LayerNorm variant, `x = x + sublayer(LN(x))`, which trains more
 //! stably from scratch and needs a final LayerNorm after the stack.
 
-use burn::nn::{
-    Dropout, DropoutConfig, Initializer, LayerNorm, LayerNormConfig, Linear, LinearConfig,
-};
+use burn::nn::{Dropout, DropoutConfig, LayerNorm, LayerNormConfig, Linear};
 use burn::prelude::*;
 
 use super::activation::HiddenAct;
 use super::attention::{MultiHeadSelfAttention, MultiHeadSelfAttentionConfig};
-use crate::init::zero_bias;
+use crate::init::normal_linear;
 
 /// The recipe of a [`BertLayer`].
 #[derive(Config, Debug, PartialEq)]
@@ -86,14 +84,7 @@ pub struct BertLayer {
 
 impl BertLayerConfig {
     fn dense(&self, d_in: usize, d_out: usize, device: &Device) -> Linear {
-        let mut linear = LinearConfig::new(d_in, d_out)
-            .with_initializer(Initializer::Normal {
-                mean: 0.0,
-                std: self.initializer_range,
-            })
-            .init(device);
-        linear.bias = Some(zero_bias(d_out, device));
-        linear
+        normal_linear(d_in, d_out, self.initializer_range, device)
     }
 
     fn residual(&self, d_in: usize, device: &Device) -> ResidualOutput {
