@@ -15,6 +15,7 @@ use tinderbox::nn::text::LstmEncoderConfig;
 static ALLOCATOR: tinderbox::backend::Allocator = tinderbox::backend::Allocator;
 
 fn train_step(c: &mut Criterion) {
+    tinderbox::backend::keep_freed_memory();
     let device = tinderbox::backend::default_device().autodiff();
     device.seed(0);
     let (batch, len, vocab) = (32, 100, 10_000);

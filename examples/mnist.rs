@@ -56,6 +56,7 @@ struct Args {
 }
 
 fn main() -> ExitCode {
+    tinderbox::backend::keep_freed_memory();
     match run(Args::parse()) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {

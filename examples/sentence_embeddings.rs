@@ -72,6 +72,7 @@ fn read_lines(path: &PathBuf) -> Result<Vec<String>, tinderbox::Error> {
 }
 
 fn main() -> ExitCode {
+    tinderbox::backend::keep_freed_memory();
     match run(Args::parse()) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {

@@ -88,6 +88,7 @@ fn source(args: &Args) -> Result<TextSource, tinderbox::Error> {
 }
 
 fn main() -> ExitCode {
+    tinderbox::backend::keep_freed_memory();
     match run(Args::parse()) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {

@@ -7,6 +7,7 @@ use burn::nn::{Dropout, DropoutConfig, Linear, LinearConfig};
 use burn::prelude::*;
 use serde::{Deserialize, Serialize};
 use tinderbox_nn::Encoded;
+use tinderbox_nn::dropout::apply_dropout;
 use tinderbox_nn::init::{glorot_uniform, zero_bias};
 use tinderbox_ops::{last_state, masked_max, masked_mean};
 
@@ -110,7 +111,7 @@ impl Head for ClassificationHead {
     /// Logits `[B, C]`. With two classes the single unit `z` is returned as `[0, z]`: its
     /// softmax is `[1 - sigmoid(z), sigmoid(z)]`, so one loss and one argmax serve both cases.
     fn forward(&self, encoded: Encoded, mask_pad: Tensor<2, Bool>) -> Tensor<2> {
-        let pooled = self.dropout.forward(self.pool(encoded, mask_pad));
+        let pooled = apply_dropout(&self.dropout, self.pool(encoded, mask_pad));
         let logits = self.dense.forward(pooled);
         if self.num_classes == 2 {
             Tensor::cat(vec![logits.zeros_like(), logits], 1)

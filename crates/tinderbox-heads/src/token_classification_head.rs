@@ -4,6 +4,7 @@
 use burn::nn::{Dropout, DropoutConfig, Linear, LinearConfig};
 use burn::prelude::*;
 use tinderbox_nn::Encoded;
+use tinderbox_nn::dropout::apply_dropout;
 use tinderbox_nn::init::{glorot_uniform, zero_bias};
 use tinderbox_ops::{IGNORE_INDEX, cross_entropy};
 
@@ -70,7 +71,7 @@ impl TokenClassificationHead {
 impl Head for TokenClassificationHead {
     fn forward(&self, encoded: Encoded, _mask_pad: Tensor<2, Bool>) -> Tensor<2> {
         let [b, l, h] = encoded.hidden.dims();
-        let hidden = self.dropout.forward(encoded.hidden).reshape([b * l, h]);
+        let hidden = apply_dropout(&self.dropout, encoded.hidden).reshape([b * l, h]);
         self.dense.forward(hidden)
     }
 

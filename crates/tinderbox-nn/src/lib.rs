@@ -8,6 +8,7 @@
 //!   pre-LayerNorm), and [`BertModel`](transformer::BertModel) configured by a Hugging Face
 //!   `config.json`;
 //! - [`pretrained`]: Hugging Face checkpoints (`config.json` + `model.safetensors`) in and out;
+//! - [`dropout`]: burn's `Dropout` with a mask drawn in parallel on the CPU;
 //! - [`init`]: Keras' default initialisers (Glorot uniform, zero bias).
 //!
 //! Models name no backend; the device you pass decides where they run.
@@ -30,6 +31,7 @@
 )]
 
 pub mod cnn;
+pub mod dropout;
 mod error;
 pub mod init;
 pub mod pretrained;

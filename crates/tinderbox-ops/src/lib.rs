@@ -8,6 +8,8 @@
 //!   padding;
 //! - [`scaled_dot_product_attention`]: attention with padding and causal masks on burn's fused
 //!   op;
+//! - [`dropout`]: inverted dropout with a mask drawn in parallel on CPU backends (burn draws
+//!   it element by element on one thread);
 //! - [`cross_entropy`]: cross-entropy with an ignore index ([`IGNORE_INDEX`], -100) and label
 //!   smoothing;
 //! - [`conv2d_max_pool2`]: a valid convolution and 2x2 max-pooling as one gather and one
@@ -34,6 +36,7 @@
 
 mod attention;
 mod conv_pool;
+mod dropout;
 mod grad_norm;
 mod loss;
 mod penalty;
@@ -41,6 +44,7 @@ mod pooling;
 
 pub use attention::{causal_mask, scaled_dot_product_attention};
 pub use conv_pool::conv2d_max_pool2;
+pub use dropout::dropout;
 pub use grad_norm::{clip_grad_norm, global_grad_norm, scale_grads};
 pub use loss::{IGNORE_INDEX, cross_entropy};
 pub use penalty::weight_penalty;

@@ -6,6 +6,7 @@ use burn::prelude::*;
 use burn::tensor::activation::softmax;
 use tinderbox_ops::{causal_mask, scaled_dot_product_attention};
 
+use crate::dropout::apply_dropout;
 use crate::init::normal_linear;
 
 /// The recipe of a [`MultiHeadSelfAttention`].
@@ -115,7 +116,7 @@ impl MultiHeadSelfAttention {
                 .expand([b, heads, l, l]);
             scores = scores.mask_fill(mask, f32::MIN);
         }
-        self.dropout.forward(softmax(scores, 3)).matmul(v)
+        apply_dropout(&self.dropout, softmax(scores, 3)).matmul(v)
     }
 }
 

@@ -6,6 +6,8 @@ use burn::nn::{
 };
 use burn::prelude::*;
 
+use crate::dropout::apply_dropout;
+
 /// The recipe of [`BertEmbeddings`].
 #[derive(Config, Debug, PartialEq)]
 pub struct BertEmbeddingsConfig {
@@ -84,6 +86,6 @@ impl BertEmbeddings {
         let embedded = self.word_embeddings.forward(ids)
             + self.token_type_embeddings.forward(type_ids)
             + self.position_embeddings.forward(positions);
-        self.dropout.forward(self.layer_norm.forward(embedded))
+        apply_dropout(&self.dropout, self.layer_norm.forward(embedded))
     }
 }

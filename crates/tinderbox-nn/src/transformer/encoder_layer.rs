@@ -10,6 +10,7 @@ use burn::prelude::*;
 
 use super::activation::HiddenAct;
 use super::attention::{MultiHeadSelfAttention, MultiHeadSelfAttentionConfig};
+use crate::dropout::apply_dropout;
 use crate::init::normal_linear;
 
 /// The recipe of a [`BertLayer`].
@@ -126,16 +127,14 @@ impl BertLayer {
                 .intermediate
                 .act
                 .forward(self.intermediate.dense.forward(h));
-            self.output
-                .dropout
-                .forward(self.output.dense.forward(inner))
+            apply_dropout(&self.output.dropout, self.output.dense.forward(inner))
         };
         let attend = |h: Tensor<3>| {
             let context = attention.self_attn.forward(h, mask_pad.clone(), false);
-            attention
-                .output
-                .dropout
-                .forward(attention.output.dense.forward(context))
+            apply_dropout(
+                &attention.output.dropout,
+                attention.output.dense.forward(context),
+            )
         };
         if self.norm_first {
             let x = x.clone() + attend(attention.output.layer_norm.forward(x));
