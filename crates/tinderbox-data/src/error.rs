@@ -95,6 +95,13 @@ pub enum DataError {
         reason: String,
     },
 
+    /// A masked-language-model recipe, vocabulary or sequence that cannot be masked.
+    #[error("MLM masking: {reason}")]
+    Masking {
+        /// What was wrong.
+        reason: String,
+    },
+
     /// A directory given by the user lacks the expected files.
     #[error("{dir} does not hold {what}: looked for {looked_for}")]
     MissingFiles {
