@@ -251,26 +251,26 @@ mod tests {
         let (mut real, mut chosen, mut masked, mut replaced, mut kept) = (0, 0, 0, 0, 0);
         for ids in corpus() {
             let out = masker.mask(&ids, None, &mut rng).unwrap();
-            for i in 0..ids.len() {
-                if [PAD, CLS, SEP].contains(&ids[i]) {
-                    assert_eq!(out.labels[i], IGNORE_LABEL, "special token chosen");
-                    assert_eq!(out.input_ids[i], ids[i]);
+            for ((&id, &input), &label) in ids.iter().zip(&out.input_ids).zip(&out.labels) {
+                if [PAD, CLS, SEP].contains(&id) {
+                    assert_eq!(label, IGNORE_LABEL, "special token chosen");
+                    assert_eq!(input, id);
                     continue;
                 }
                 real += 1;
-                if out.labels[i] == IGNORE_LABEL {
-                    assert_eq!(out.input_ids[i], ids[i]);
+                if label == IGNORE_LABEL {
+                    assert_eq!(input, id);
                     continue;
                 }
                 chosen += 1;
-                assert_eq!(out.labels[i], i64::from(ids[i]));
-                match out.input_ids[i] {
+                assert_eq!(label, i64::from(id));
+                match input {
                     MASK => masked += 1,
-                    id if id == ids[i] => kept += 1,
-                    id => {
+                    same if same == id => kept += 1,
+                    other => {
                         assert!(
-                            id as usize >= 4 && (id as usize) < VOCAB,
-                            "replacement {id}"
+                            other as usize >= 4 && (other as usize) < VOCAB,
+                            "replacement {other}"
                         );
                         replaced += 1;
                     }
