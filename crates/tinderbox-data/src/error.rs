@@ -95,9 +95,9 @@ pub enum DataError {
         reason: String,
     },
 
-    /// A masked-language-model recipe, vocabulary or sequence that cannot be masked.
-    #[error("MLM masking: {reason}")]
-    Masking {
+    /// A masked-language-model recipe, vocabulary, sequence length or sequence that cannot work.
+    #[error("MLM data: {reason}")]
+    Mlm {
         /// What was wrong.
         reason: String,
     },

@@ -87,7 +87,7 @@ impl MlmMasker {
         mask_id: u32,
         special_ids: &[u32],
     ) -> Result<Self, DataError> {
-        let invalid = |reason: String| Err(DataError::Masking { reason });
+        let invalid = |reason: String| Err(DataError::Mlm { reason });
         for (name, p) in [
             ("probability", config.probability),
             ("mask_fraction", config.mask_fraction),
@@ -141,7 +141,7 @@ impl MlmMasker {
         rng: &mut R,
     ) -> Result<MaskedSequence, DataError> {
         if let Some(bad) = ids.iter().find(|id| **id as usize >= self.special.len()) {
-            return Err(DataError::Masking {
+            return Err(DataError::Mlm {
                 reason: format!(
                     "token id {bad} is outside the vocabulary of {}",
                     self.special.len()
@@ -154,7 +154,7 @@ impl MlmMasker {
                 self.choose_words(ids, starts, rng)
             }
             (true, Some(starts)) => {
-                return Err(DataError::Masking {
+                return Err(DataError::Mlm {
                     reason: format!(
                         "word_starts has {} entries for {} tokens",
                         starts.len(),
@@ -163,7 +163,7 @@ impl MlmMasker {
                 });
             }
             (true, None) => {
-                return Err(DataError::Masking {
+                return Err(DataError::Mlm {
                     reason: "whole-word masking needs word_starts".into(),
                 });
             }
