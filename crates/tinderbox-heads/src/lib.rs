@@ -7,6 +7,8 @@
 //! - [`Head`], the trait of task heads, and [`ClassificationHead`] (binary with a sigmoid unit or
 //!   multi-class with softmax, optional class weights, last, first (`[CLS]`), BERT's pooler, mean or max pooling);
 //! - [`TokenClassificationHead`]: a tag per position, padding and `-100` targets ignored;
+//! - [`MlmHead`]: `BertForMaskedLM`'s prediction head, tied to the word embeddings, projecting
+//!   only the masked positions while training;
 //! - [`SequenceClassifier`]: any [`SequenceEncoder`](tinderbox_nn::SequenceEncoder) with any
 //!   [`Head`] on [`TextBatch`](tinderbox_data::text::TextBatch)es.
 //!
@@ -38,11 +40,13 @@
 mod classification_head;
 mod head;
 mod image_classifier;
+mod mlm_head;
 mod sequence_classifier;
 mod token_classification_head;
 
 pub use classification_head::{ClassificationHead, ClassificationHeadConfig, Pooling};
 pub use head::Head;
 pub use image_classifier::ImageClassifier;
+pub use mlm_head::{MlmHead, MlmHeadConfig};
 pub use sequence_classifier::SequenceClassifier;
 pub use token_classification_head::{TokenClassificationHead, TokenClassificationHeadConfig};
