@@ -182,6 +182,18 @@ impl MlmMasker {
         Ok(MaskedSequence { input_ids, labels })
     }
 
+    /// Whether `id` is in the vocabulary and not special, so that it may be chosen.
+    pub fn can_mask(&self, id: u32) -> bool {
+        self.special
+            .get(id as usize)
+            .is_some_and(|special| !special)
+    }
+
+    /// The `[MASK]` id.
+    pub fn mask_id(&self) -> u32 {
+        self.mask_id
+    }
+
     fn is_special(&self, id: u32) -> bool {
         self.special[id as usize]
     }

@@ -2,10 +2,12 @@
 //! document, documents packed into `[CLS] ... [SEP]` sequences, and BERT's token corruption with
 //! labels for the loss.
 
+mod batch;
 mod corpus;
 mod masking;
 mod packing;
 
+pub use batch::{MlmBatch, MlmCollator};
 pub use corpus::{BROWN, Corpus, Document, MOBY_DICK, NLP_CORPUS, SOTU, strip_brown_tags};
 pub use masking::{IGNORE_LABEL, MaskedSequence, MlmMasker, MlmMaskingConfig};
 pub use packing::SequencePacker;

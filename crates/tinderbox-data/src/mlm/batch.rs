@@ -1,0 +1,220 @@
+//! Masked-language-model batches: packed sequences padded to the longest, corrupted by an
+//! [`MlmMasker`], with the masked positions listed so that the head projects only those.
+
+use burn::prelude::*;
+use burn::tensor::TensorData;
+use rand::Rng;
+
+use super::masking::{IGNORE_LABEL, MlmMasker};
+use crate::DataError;
+
+/// One batch for masked-language modelling.
+#[derive(Clone, Debug)]
+pub struct MlmBatch {
+    /// Corrupted token ids `[B, L]`.
+    pub input_ids: Tensor<2, Int>,
+    /// `[B, L]`, true at padding.
+    pub mask_pad: Tensor<2, Bool>,
+    /// The masked positions `[M]`, flattened as `b * L + l`, in increasing order.
+    pub masked_positions: Tensor<1, Int>,
+    /// The original ids at those positions `[M]`.
+    pub masked_labels: Tensor<1, Int>,
+}
+
+/// Builds [`MlmBatch`]es: right padding with `pad_id`, then masking.
+#[derive(Clone, Debug)]
+pub struct MlmCollator {
+    /// Chooses and corrupts the tokens.
+    pub masker: MlmMasker,
+    /// The padding id (never masked: make it one of the masker's special ids).
+    pub pad_id: u32,
+}
+
+impl MlmCollator {
+    /// Pads and masks `sequences`. If the draw chose no token in the whole batch, one real token
+    /// is chosen anyway (as Google's BERT data script guarantees a prediction), so that the loss
+    /// is always defined.
+    ///
+    /// Errors on an empty batch, a batch without any token that may be masked, and ids outside
+    /// the vocabulary.
+    ///
+    /// ```
+    /// use burn::prelude::*;
+    /// use rand::SeedableRng;
+    /// use tinderbox_data::mlm::{MlmCollator, MlmMasker, MlmMaskingConfig};
+    ///
+    /// let masker = MlmMasker::new(MlmMaskingConfig::default(), 100, 3, &[0, 1, 2]).unwrap();
+    /// let collator = MlmCollator { masker, pad_id: 0 };
+    /// let mut rng = rand::rngs::StdRng::seed_from_u64(0);
+    /// let batch = collator
+    ///     .collate(&[vec![1, 10, 11, 12, 2], vec![1, 20, 2]], &mut rng, &Device::default())
+    ///     .unwrap();
+    /// assert_eq!(batch.input_ids.dims(), [2, 5]);
+    /// assert!(batch.masked_positions.dims()[0] >= 1);
+    /// ```
+    pub fn collate<R: Rng + ?Sized>(
+        &self,
+        sequences: &[Vec<u32>],
+        rng: &mut R,
+        device: &Device,
+    ) -> Result<MlmBatch, DataError> {
+        let len = sequences.iter().map(Vec::len).max().unwrap_or(0);
+        if len == 0 {
+            return Err(DataError::Mlm {
+                reason: format!(
+                    "cannot build a batch from {} empty sequences",
+                    sequences.len()
+                ),
+            });
+        }
+        let n = sequences.len();
+        let mut ids = Vec::with_capacity(n * len);
+        let mut pad = Vec::with_capacity(n * len);
+        let mut positions = Vec::new();
+        let mut labels = Vec::new();
+        for (row, sequence) in sequences.iter().enumerate() {
+            let masked = self.masker.mask(sequence, None, rng)?;
+            for (col, label) in masked.labels.iter().enumerate() {
+                if *label != IGNORE_LABEL {
+                    positions.push((row * len + col) as i64);
+                    labels.push(*label);
+                }
+            }
+            let fill = len - sequence.len();
+            ids.extend(masked.input_ids.iter().map(|id| i64::from(*id)));
+            ids.extend(std::iter::repeat_n(i64::from(self.pad_id), fill));
+            pad.extend(std::iter::repeat_n(false, sequence.len()));
+            pad.extend(std::iter::repeat_n(true, fill));
+        }
+        if positions.is_empty() {
+            self.force_one(sequences, len, &mut ids, &mut positions, &mut labels, rng)?;
+        }
+        let m = positions.len();
+        Ok(MlmBatch {
+            input_ids: Tensor::from_data(TensorData::new(ids, [n, len]), device),
+            mask_pad: Tensor::from_data(TensorData::new(pad, [n, len]), device),
+            masked_positions: Tensor::from_data(TensorData::new(positions, [m]), device),
+            masked_labels: Tensor::from_data(TensorData::new(labels, [m]), device),
+        })
+    }
+
+    /// Masks one uniformly chosen maskable token of the batch with `[MASK]`.
+    fn force_one<R: Rng + ?Sized>(
+        &self,
+        sequences: &[Vec<u32>],
+        len: usize,
+        ids: &mut [i64],
+        positions: &mut Vec<i64>,
+        labels: &mut Vec<i64>,
+        rng: &mut R,
+    ) -> Result<(), DataError> {
+        let candidates: Vec<(usize, u32)> = sequences
+            .iter()
+            .enumerate()
+            .flat_map(|(row, s)| {
+                s.iter()
+                    .enumerate()
+                    .map(move |(col, id)| (row * len + col, *id))
+            })
+            .filter(|(_, id)| self.masker.can_mask(*id))
+            .collect();
+        if candidates.is_empty() {
+            return Err(DataError::Mlm {
+                reason: format!(
+                    "a batch of {} sequences holds no token that may be masked (only special tokens)",
+                    sequences.len()
+                ),
+            });
+        }
+        let (flat, id) = candidates[rng.random_range(0..candidates.len())];
+        ids[flat] = i64::from(self.masker.mask_id());
+        positions.push(flat as i64);
+        labels.push(i64::from(id));
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::mlm::MlmMaskingConfig;
+    use rand::SeedableRng;
+    use rand::rngs::StdRng;
+
+    /// Int tensors may be 32-bit on the device.
+    fn ints<const D: usize>(t: Tensor<D, Int>) -> Vec<i64> {
+        t.into_data().iter::<i64>().collect()
+    }
+
+    fn collator(probability: f64) -> MlmCollator {
+        let config = MlmMaskingConfig {
+            probability,
+            ..MlmMaskingConfig::default()
+        };
+        MlmCollator {
+            masker: MlmMasker::new(config, 50, 3, &[0, 1, 2]).unwrap(),
+            pad_id: 0,
+        }
+    }
+
+    #[test]
+    fn positions_and_labels_point_at_the_original_tokens() {
+        let sequences = vec![vec![1, 10, 11, 12, 13, 2], vec![1, 20, 21, 2]];
+        let batch = collator(0.5)
+            .collate(
+                &sequences,
+                &mut StdRng::seed_from_u64(4),
+                &Device::default(),
+            )
+            .unwrap();
+        assert_eq!(batch.input_ids.dims(), [2, 6]);
+        let pad: Vec<bool> = batch.mask_pad.into_data().try_to_vec().unwrap();
+        assert_eq!(pad[6..], [false, false, false, false, true, true]);
+        let ids = ints(batch.input_ids);
+        assert_eq!(ids[10..], [0, 0], "right padding with pad_id");
+        let positions = ints(batch.masked_positions);
+        let labels = ints(batch.masked_labels);
+        assert!(!positions.is_empty());
+        assert!(positions.windows(2).all(|w| w[0] < w[1]));
+        for (p, label) in positions.iter().zip(&labels) {
+            let (row, col) = (*p as usize / 6, *p as usize % 6);
+            assert_eq!(*label, i64::from(sequences[row][col]));
+            assert!(![1, 2].contains(label), "a special token was masked");
+        }
+    }
+
+    #[test]
+    fn a_batch_always_has_a_masked_token() {
+        // With probability 0 nothing is drawn; one token is forced.
+        let batch = collator(0.0)
+            .collate(
+                &[vec![1, 7, 2]],
+                &mut StdRng::seed_from_u64(0),
+                &Device::default(),
+            )
+            .unwrap();
+        let positions = ints(batch.masked_positions);
+        assert_eq!(positions, [1]);
+        let ids = ints(batch.input_ids);
+        assert_eq!(ids, [1, 3, 2]);
+    }
+
+    #[test]
+    fn empty_and_all_special_batches_are_errors() {
+        let c = collator(0.15);
+        let device = Device::default();
+        let mut rng = StdRng::seed_from_u64(0);
+        let e = c.collate(&[], &mut rng, &device).unwrap_err().to_string();
+        assert!(e.contains("empty"), "{e}");
+        let e = c
+            .collate(&[vec![], vec![]], &mut rng, &device)
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("2 empty sequences"), "{e}");
+        let e = c
+            .collate(&[vec![1, 2, 0]], &mut rng, &device)
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("only special tokens"), "{e}");
+    }
+}
