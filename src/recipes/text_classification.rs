@@ -20,8 +20,8 @@ use tinderbox_tokenize::{
     EncodeOptions, KerasOptions, Side, TextTokenizer, Tokenizer, TrainOptions,
 };
 use tinderbox_train::{
-    CONFIG_FILE, ConfusionMatrix, LengthBuckets, LrSchedule, OptimizerConfig, OptimizerKind,
-    RunDir, TrainConfig, Trainer, evaluate, load_model, plot_confusion,
+    BERT_NO_DECAY, CONFIG_FILE, ConfusionMatrix, LengthBuckets, LrSchedule, OptimizerConfig,
+    OptimizerKind, RunDir, TrainConfig, Trainer, evaluate, load_model, plot_confusion,
 };
 
 use crate::Error;
@@ -239,9 +239,9 @@ impl TextRunConfig {
 
     /// The defaults for `source` and `model`. The transformer encoders follow the Hugging Face
     /// fine-tuning recipe: `[CLS] text [SEP]` cut at 128 tokens, dynamic padding at the end,
-    /// AdamW with weight decay 0.01, a linear warm-up over 10 % of the steps then linear decay,
-    /// gradient clipping at global norm 1.0, batch 32; 2 epochs at 5e-5 for MiniLM, 10 at 5e-4
-    /// for the small encoder trained from scratch.
+    /// AdamW with weight decay 0.01 (none on biases and LayerNorm), a linear warm-up over 10 % of
+    /// the steps then linear decay, gradient clipping at global norm 1.0, batch 32; 2 epochs at
+    /// 5e-5 for MiniLM, 10 at 5e-4 for the small encoder trained from scratch.
     pub fn for_model(source: TextSource, model: TextModel) -> Self {
         let mut config = Self::for_source(source);
         let vocab_size = match model {
@@ -261,7 +261,11 @@ impl TextRunConfig {
             config.train = TrainConfig::new(lr)
                 .with_epochs(epochs)
                 .with_batch_size(32)
-                .with_optimizer(OptimizerConfig::new(OptimizerKind::AdamW).with_weight_decay(0.01))
+                .with_optimizer(
+                    OptimizerConfig::new(OptimizerKind::AdamW)
+                        .with_weight_decay(0.01)
+                        .with_no_decay(&BERT_NO_DECAY),
+                )
                 .with_schedule(LrSchedule::WarmupLinear {
                     warmup_ratio: 0.1,
                     warmup_steps: None,

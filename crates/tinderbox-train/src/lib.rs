@@ -49,7 +49,7 @@ pub use confusion::ConfusionMatrix;
 pub use early_stopping::{BestEpoch, EarlyStopping, Monitor};
 pub use error::{Result, TrainError};
 pub use metrics::{CSV_HEADER, EpochMetrics, Meter, to_csv};
-pub use optimizer::{OptimizerConfig, OptimizerKind};
+pub use optimizer::{BERT_NO_DECAY, OptimizerConfig, OptimizerKind};
 pub use order::{EpochOrder, LengthBuckets};
 pub use plot::{plot_confusion, plot_curves};
 pub use run_dir::{CONFIG_FILE, RunDir, read_json, write_atomic};

@@ -1,5 +1,6 @@
 //! The optimizers a run can name in its config, built as burn optimizers.
 
+use burn::module::ParamGroup;
 use burn::optim::decay::WeightDecayConfig;
 use burn::optim::momentum::MomentumConfig;
 use burn::optim::{AdamConfig, AdamWConfig, ModuleOptimizer, SgdConfig};
@@ -51,6 +52,10 @@ pub struct OptimizerConfig {
     /// Weight decay: coupled for Adam and SGD, decoupled for AdamW. 0 turns it off.
     #[serde(default)]
     pub weight_decay: f32,
+    /// Parameters whose path contains any of these strings get no weight decay. Hugging Face's
+    /// BERT recipe exempts biases and LayerNorm weights: [`BERT_NO_DECAY`].
+    #[serde(default)]
+    pub no_decay: Vec<String>,
     /// SGD momentum (0 for plain SGD).
     #[serde(default = "default_momentum")]
     pub momentum: f64,
@@ -58,6 +63,11 @@ pub struct OptimizerConfig {
     #[serde(default)]
     pub nesterov: bool,
 }
+
+/// The parameter-path fragments that BERT fine-tuning and pre-training exempt from weight
+/// decay: every bias and every LayerNorm (`no_decay = ["bias", "LayerNorm.weight"]` in Hugging
+/// Face's scripts; burn names LayerNorm's scale `gamma` and its shift `beta`).
+pub const BERT_NO_DECAY: [&str; 2] = ["bias", "layer_norm"];
 
 fn default_beta_1() -> f32 {
     0.9
@@ -86,9 +96,16 @@ impl OptimizerConfig {
             } else {
                 0.0
             },
+            no_decay: Vec::new(),
             momentum: default_momentum(),
             nesterov: false,
         }
+    }
+
+    /// Exempts parameters whose path contains any of `fragments` from weight decay.
+    pub fn with_no_decay(mut self, fragments: &[&str]) -> Self {
+        self.no_decay = fragments.iter().map(|f| f.to_string()).collect();
+        self
     }
 
     /// Sets the weight decay.
@@ -149,33 +166,56 @@ impl OptimizerConfig {
         )
     }
 
-    /// Builds the burn optimizer.
+    /// Builds the burn optimizer: one group for every parameter, and a second without weight
+    /// decay for the [`no_decay`](Self::no_decay) paths.
     pub fn init(&self) -> ModuleOptimizer {
-        let decay = (self.weight_decay > 0.0).then(|| WeightDecayConfig::new(self.weight_decay));
-        match self.kind {
-            OptimizerKind::Adam => AdamConfig::new()
-                .with_beta_1(self.beta_1)
-                .with_beta_2(self.beta_2)
-                .with_epsilon(self.epsilon)
-                .with_weight_decay(decay)
-                .init(),
-            OptimizerKind::AdamW => AdamWConfig::new()
-                .with_beta_1(self.beta_1)
-                .with_beta_2(self.beta_2)
-                .with_epsilon(self.epsilon)
-                .with_weight_decay(self.weight_decay)
-                .init(),
-            OptimizerKind::Sgd => SgdConfig::new()
-                .with_weight_decay(decay)
-                .with_momentum((self.momentum > 0.0).then(|| {
-                    // PyTorch's SGD: no dampening (burn defaults to 0.1).
-                    MomentumConfig::new()
-                        .with_momentum(self.momentum)
-                        .with_dampening(0.0)
-                        .with_nesterov(self.nesterov)
-                }))
-                .init(),
+        let all = self.with_decay(self.weight_decay);
+        if self.no_decay.is_empty() || self.weight_decay == 0.0 {
+            return all;
         }
+        let exempt = ParamGroup::from_any_predicates(self.no_decay.clone());
+        match self.kind {
+            OptimizerKind::Adam => all.with_group(exempt, self.adam(None).build(), None),
+            OptimizerKind::AdamW => all.with_group(exempt, self.adamw(0.0).build(), None),
+            OptimizerKind::Sgd => all.with_group(exempt, self.sgd(None).build(), None),
+        }
+    }
+
+    fn with_decay(&self, weight_decay: f32) -> ModuleOptimizer {
+        let decay = (weight_decay > 0.0).then(|| WeightDecayConfig::new(weight_decay));
+        match self.kind {
+            OptimizerKind::Adam => self.adam(decay).init(),
+            OptimizerKind::AdamW => self.adamw(weight_decay).init(),
+            OptimizerKind::Sgd => self.sgd(decay).init(),
+        }
+    }
+
+    fn adam(&self, decay: Option<WeightDecayConfig>) -> AdamConfig {
+        AdamConfig::new()
+            .with_beta_1(self.beta_1)
+            .with_beta_2(self.beta_2)
+            .with_epsilon(self.epsilon)
+            .with_weight_decay(decay)
+    }
+
+    fn adamw(&self, weight_decay: f32) -> AdamWConfig {
+        AdamWConfig::new()
+            .with_beta_1(self.beta_1)
+            .with_beta_2(self.beta_2)
+            .with_epsilon(self.epsilon)
+            .with_weight_decay(weight_decay)
+    }
+
+    fn sgd(&self, decay: Option<WeightDecayConfig>) -> SgdConfig {
+        SgdConfig::new()
+            .with_weight_decay(decay)
+            .with_momentum((self.momentum > 0.0).then(|| {
+                // PyTorch's SGD: no dampening (burn defaults to 0.1).
+                MomentumConfig::new()
+                    .with_momentum(self.momentum)
+                    .with_dampening(0.0)
+                    .with_nesterov(self.nesterov)
+            }))
     }
 }
 
@@ -204,6 +244,58 @@ mod tests {
             model = optim.step(lr, model, grads);
         }
         model.w.val().into_scalar()
+    }
+
+    #[derive(Module, Debug)]
+    struct Block {
+        dense: burn::nn::Linear,
+        layer_norm: burn::nn::LayerNorm,
+    }
+
+    #[test]
+    fn no_decay_paths_are_exempt_from_weight_decay() {
+        let device = Device::default().autodiff();
+        let mut block = Block {
+            dense: burn::nn::LinearConfig::new(3, 3).init(&device),
+            layer_norm: burn::nn::LayerNormConfig::new(3).init(&device),
+        };
+        // Non-zero biases and shift, so that decay would show.
+        block.dense.bias = Some(Param::from_tensor(Tensor::ones([3], &device)));
+        block.layer_norm.beta = Some(Param::from_tensor(Tensor::ones([3], &device)));
+        let before = |b: &Block| {
+            [
+                b.dense.weight.val().into_data(),
+                b.dense.bias.as_ref().unwrap().val().into_data(),
+                b.layer_norm.gamma.val().into_data(),
+                b.layer_norm.beta.as_ref().unwrap().val().into_data(),
+            ]
+        };
+        let start = before(&block);
+        let config = OptimizerConfig::new(OptimizerKind::AdamW)
+            .with_weight_decay(0.5)
+            .with_no_decay(&BERT_NO_DECAY);
+        let mut optim = config.init();
+        // A zero gradient: AdamW then moves a parameter by its decay alone, w -= lr * wd * w.
+        let x = Tensor::<2>::ones([2, 3], &device);
+        let loss = block
+            .layer_norm
+            .forward(block.dense.forward(x))
+            .sum()
+            .mul_scalar(0.0);
+        let grads = GradientsParams::from_grads(loss.backward(), &block);
+        let block = optim.step(0.1, block, grads);
+        let end = before(&block);
+        let decayed: Vec<f32> = start[0]
+            .iter::<f32>()
+            .map(|w| w * (1.0 - 0.1 * 0.5))
+            .collect();
+        end[0].assert_approx_eq::<f32>(
+            &burn::tensor::TensorData::new(decayed, [3, 3]),
+            burn::tensor::Tolerance::default(),
+        );
+        for i in 1..4 {
+            assert_eq!(end[i], start[i], "parameter {i} was decayed");
+        }
     }
 
     #[test]
