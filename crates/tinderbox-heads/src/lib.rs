@@ -7,6 +7,8 @@
 //! - [`Head`], the trait of task heads, and [`ClassificationHead`] (binary with a sigmoid unit or
 //!   multi-class with softmax, optional class weights, last, first (`[CLS]`), BERT's pooler, mean or max pooling);
 //! - [`TokenClassificationHead`]: a tag per position, padding and `-100` targets ignored;
+//! - [`BertForMaskedLm`]: a BERT encoder with [`MlmHead`], loading and saving Hugging Face's
+//!   `BertForMaskedLM` checkpoints;
 //! - [`MlmHead`]: `BertForMaskedLM`'s prediction head, tied to the word embeddings, projecting
 //!   only the masked positions while training;
 //! - [`SequenceClassifier`]: any [`SequenceEncoder`](tinderbox_nn::SequenceEncoder) with any
@@ -37,6 +39,7 @@
     deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)
 )]
 
+mod bert_for_masked_lm;
 mod classification_head;
 mod head;
 mod image_classifier;
@@ -44,6 +47,7 @@ mod mlm_head;
 mod sequence_classifier;
 mod token_classification_head;
 
+pub use bert_for_masked_lm::{BertForMaskedLm, BertOnlyMlmHead};
 pub use classification_head::{ClassificationHead, ClassificationHeadConfig, Pooling};
 pub use head::Head;
 pub use image_classifier::ImageClassifier;

@@ -104,7 +104,7 @@ impl ModelError {
     }
 
     /// Attaches the configuration file a [`ModelError::Config`] came from.
-    pub(crate) fn at(self, file: &Path) -> Self {
+    pub fn at(self, file: &Path) -> Self {
         match self {
             ModelError::Config { field, message, .. } => ModelError::Config {
                 path: Some(file.to_path_buf()),

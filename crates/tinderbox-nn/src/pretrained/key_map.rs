@@ -27,6 +27,29 @@ pub const BERT_KEYS: KeyMap = KeyMap {
     buffers: &["embeddings.position_ids", "embeddings.token_type_ids"],
 };
 
+/// `BertForMaskedLM` whole: the encoder under `bert.` and the prediction head under
+/// `cls.predictions.` (its `transform.` level flattened into our `MlmHead`). The decoder is tied
+/// to the word embeddings, so checkpoints store no `cls.predictions.decoder.*`; older ones that do
+/// have it ignored.
+pub const BERT_MLM_KEYS: KeyMap = KeyMap {
+    prefixes: &[],
+    renames: &[
+        (".attention.self.", ".attention.self_attn."),
+        ("LayerNorm.", "layer_norm."),
+        ("predictions.transform.dense.", "predictions.dense."),
+        (
+            "predictions.transform.layer_norm.",
+            "predictions.layer_norm.",
+        ),
+    ],
+    buffers: &[
+        "bert.embeddings.position_ids",
+        "bert.embeddings.token_type_ids",
+        "cls.predictions.decoder.weight",
+        "cls.predictions.decoder.bias",
+    ],
+};
+
 fn escape(literal: &str) -> String {
     literal.replace('.', r"\.")
 }

@@ -8,7 +8,7 @@
 mod key_map;
 mod safetensors_io;
 
-pub use key_map::{BERT_KEYS, KeyMap};
+pub use key_map::{BERT_KEYS, BERT_MLM_KEYS, KeyMap};
 pub use safetensors_io::{load_safetensors, read_tensor_shapes, save_safetensors};
 
 use std::path::Path;
@@ -47,14 +47,19 @@ pub fn load_bert(dir: impl AsRef<Path>, device: &Device) -> Result<BertModel> {
 
 /// Saves a BERT encoder as a Hugging Face model folder that `transformers`' `BertModel` loads.
 pub fn save_bert(model: &BertModel, dir: impl AsRef<Path>) -> Result<()> {
-    let dir = dir.as_ref();
+    save_bert_config(model, dir.as_ref())?;
+    save_safetensors(model, dir.as_ref().join(WEIGHTS_FILE), &BERT_KEYS)
+}
+
+/// Creates `dir` and writes the encoder's `config.json` into it, atomically (the first half of
+/// saving a model folder; task models add their own weights file).
+pub fn save_bert_config(model: &BertModel, dir: &Path) -> Result<()> {
     std::fs::create_dir_all(dir).map_err(|e| ModelError::io("creating", dir, e))?;
     let config = serde_json::to_vec_pretty(&model.config()).map_err(|e| ModelError::Json {
         path: dir.join(CONFIG_FILE),
         source: e,
     })?;
-    write_atomic(&dir.join(CONFIG_FILE), &config)?;
-    save_safetensors(model, dir.join(WEIGHTS_FILE), &BERT_KEYS)
+    write_atomic(&dir.join(CONFIG_FILE), &config)
 }
 
 /// Writes `bytes` to a temporary file beside `path` and renames it into place.
