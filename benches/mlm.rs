@@ -5,7 +5,6 @@
 //! every position) with the same shapes and threads.
 
 use burn::optim::{AdamWConfig, GradientsParams};
-use burn::prelude::*;
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
