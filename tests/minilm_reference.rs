@@ -2,10 +2,14 @@
 //! `benches/compare/minilm_reference.py` (float32, CPU). Our token ids must be identical and our
 //! last hidden states and sentence embeddings within 1e-5, batched with padding and one by one.
 
+mod common;
+
 use burn::prelude::*;
 use safetensors::SafeTensors;
 use tinderbox::nn::pretrained::{load_bert, save_bert};
 use tinderbox::recipes::sentence_embeddings::{SentenceEncoder, cosine};
+
+use common::max_abs_diff;
 
 const FIXTURE: &str = concat!(
     env!("CARGO_MANIFEST_DIR"),
@@ -27,22 +31,8 @@ fn reference() -> Reference {
     let sentences: Vec<String> =
         serde_json::from_str(&metadata.metadata().as_ref().unwrap()["sentences"]).unwrap();
     let file = SafeTensors::deserialize(&bytes).unwrap();
-    let ints = |name: &str| -> Vec<i64> {
-        file.tensor(name)
-            .unwrap()
-            .data()
-            .chunks(8)
-            .map(|c| i64::from_le_bytes(c.try_into().unwrap()))
-            .collect()
-    };
-    let floats = |name: &str| -> Vec<f32> {
-        file.tensor(name)
-            .unwrap()
-            .data()
-            .chunks(4)
-            .map(|c| f32::from_le_bytes(c.try_into().unwrap()))
-            .collect()
-    };
+    let ints = |name: &str| common::ints(&file, name);
+    let floats = |name: &str| common::floats(&file, name);
     let (n, len) = (
         sentences.len(),
         file.tensor("input_ids").unwrap().shape()[1],
@@ -81,14 +71,6 @@ fn reference() -> Reference {
     }
 }
 
-fn max_diff(a: &[f32], b: &[f32]) -> f32 {
-    assert_eq!(a.len(), b.len());
-    a.iter()
-        .zip(b)
-        .map(|(x, y)| (x - y).abs())
-        .fold(0.0, f32::max)
-}
-
 /// Real positions of each row of `[B, L, H]`.
 fn rows(hidden: Tensor<3>, lengths: &[usize]) -> Vec<Vec<Vec<f32>>> {
     let [_, l, h] = hidden.dims();
@@ -111,7 +93,7 @@ fn assert_hidden_close(ours: &[Vec<Vec<f32>>], theirs: &[Vec<Vec<f32>>], what: &
         let worst = a
             .iter()
             .zip(b)
-            .map(|(x, y)| max_diff(x, y))
+            .map(|(x, y)| max_abs_diff(x, y))
             .fold(0.0, f32::max);
         assert!(
             worst < TOLERANCE,
@@ -143,7 +125,7 @@ fn minilm_matches_transformers_to_1e5() {
         .zip(&reference.embeddings)
         .enumerate()
     {
-        let diff = max_diff(a, b);
+        let diff = max_abs_diff(a, b);
         assert!(
             diff < TOLERANCE,
             "batched embedding {row} differs by {diff}"
@@ -165,7 +147,7 @@ fn minilm_matches_transformers_to_1e5() {
             "alone",
         );
         let alone = encoder.embed(&[sentence]).unwrap();
-        let diff = max_diff(&alone.embeddings[0], &reference.embeddings[row]);
+        let diff = max_abs_diff(&alone.embeddings[0], &reference.embeddings[row]);
         assert!(
             diff < TOLERANCE,
             "embedding of sentence {row} alone differs by {diff}"

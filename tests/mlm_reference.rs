@@ -3,10 +3,14 @@
 //! `benches/compare/mlm_reference.py` (float32, CPU). Our sparse loss (the vocabulary projected
 //! at the masked positions only) and our gradients must match within 1e-5.
 
+mod common;
+
 use burn::module::Param;
 use burn::prelude::*;
 use safetensors::SafeTensors;
 use tinderbox::heads::BertForMaskedLm;
+
+use common::{floats, ints, max_abs_diff};
 
 const CHECKPOINT: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/tiny_bert_mlm");
 const FIXTURE: &str = concat!(
@@ -15,42 +19,6 @@ const FIXTURE: &str = concat!(
 );
 const TOLERANCE: f32 = 1e-5;
 
-struct Reference {
-    bytes: Vec<u8>,
-}
-
-impl Reference {
-    fn load() -> Self {
-        Self {
-            bytes: std::fs::read(FIXTURE).unwrap(),
-        }
-    }
-
-    fn tensor(&self, name: &str) -> (Vec<usize>, Vec<u8>) {
-        let file = SafeTensors::deserialize(&self.bytes).unwrap();
-        let t = file.tensor(name).unwrap();
-        (t.shape().to_vec(), t.data().to_vec())
-    }
-
-    fn ints(&self, name: &str) -> (Vec<usize>, Vec<i64>) {
-        let (shape, data) = self.tensor(name);
-        let values = data
-            .chunks(8)
-            .map(|c| i64::from_le_bytes(c.try_into().unwrap()))
-            .collect();
-        (shape, values)
-    }
-
-    fn floats(&self, name: &str) -> (Vec<usize>, Vec<f32>) {
-        let (shape, data) = self.tensor(name);
-        let values = data
-            .chunks(4)
-            .map(|c| f32::from_le_bytes(c.try_into().unwrap()))
-            .collect();
-        (shape, values)
-    }
-}
-
 struct Batch {
     ids: Tensor<2, Int>,
     mask_pad: Tensor<2, Bool>,
@@ -58,10 +26,11 @@ struct Batch {
     labels: Tensor<1, Int>,
 }
 
-fn batch(reference: &Reference, device: &Device) -> Batch {
-    let (shape, ids) = reference.ints("input_ids");
-    let (_, mask) = reference.ints("attention_mask");
-    let (_, labels) = reference.ints("labels");
+fn batch(reference: &SafeTensors, device: &Device) -> Batch {
+    let ids = ints(reference, "input_ids");
+    let mask = ints(reference, "attention_mask");
+    let labels = ints(reference, "labels");
+    let shape = reference.tensor("input_ids").unwrap().shape().to_vec();
     let [b, l] = [shape[0], shape[1]];
     let masked: Vec<(i64, i64)> = labels
         .iter()
@@ -87,17 +56,10 @@ fn batch(reference: &Reference, device: &Device) -> Batch {
     }
 }
 
-fn max_abs_diff(ours: &[f32], theirs: &[f32]) -> f32 {
-    assert_eq!(ours.len(), theirs.len());
-    ours.iter()
-        .zip(theirs)
-        .map(|(a, b)| (a - b).abs())
-        .fold(0.0, f32::max)
-}
-
 #[test]
 fn loss_logits_and_gradients_match_transformers() {
-    let reference = Reference::load();
+    let bytes = std::fs::read(FIXTURE).unwrap();
+    let reference = SafeTensors::deserialize(&bytes).unwrap();
     let device = Device::default().autodiff();
     let model = BertForMaskedLm::load(CHECKPOINT, &device).unwrap();
     let batch = batch(&reference, &device);
@@ -107,12 +69,12 @@ fn loss_logits_and_gradients_match_transformers() {
         .into_data()
         .try_to_vec()
         .unwrap();
-    let diff = max_abs_diff(&logits, &reference.floats("logits").1);
+    let diff = max_abs_diff(&logits, &floats(&reference, "logits"));
     assert!(diff < TOLERANCE, "logits differ by {diff}");
 
     let loss = model.loss_at(batch.ids, batch.mask_pad, batch.positions, batch.labels);
     let ours: f32 = loss.clone().into_scalar();
-    let theirs = reference.floats("loss").1[0];
+    let theirs = floats(&reference, "loss")[0];
     assert!((ours - theirs).abs() < TOLERANCE, "loss {ours} vs {theirs}");
 
     let grads = loss.backward();
@@ -163,7 +125,7 @@ fn loss_logits_and_gradients_match_transformers() {
         ("cls.predictions.bias", grad1(&head.bias)),
     ];
     for (name, ours) in checks {
-        let theirs = reference.floats(&format!("grad.{name}")).1;
+        let theirs = floats(&reference, &format!("grad.{name}"));
         let diff = max_abs_diff(&ours, &theirs);
         assert!(diff < TOLERANCE, "gradient of {name} differs by {diff}");
     }
@@ -194,8 +156,8 @@ fn saved_checkpoints_keep_hugging_face_names_and_values() {
     );
 
     let reloaded = BertForMaskedLm::load(dir.path(), &device).unwrap();
-    let reference = Reference::load();
-    let batch = batch(&reference, &device);
+    let bytes = std::fs::read(FIXTURE).unwrap();
+    let batch = batch(&SafeTensors::deserialize(&bytes).unwrap(), &device);
     let a = model
         .forward(batch.ids.clone(), batch.mask_pad.clone())
         .into_data();

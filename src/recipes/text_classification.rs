@@ -118,11 +118,12 @@ impl BertEncoderConfig {
     /// random initialisation (to be overwritten by a saved model).
     fn init(&self, device: &Device, load_pretrained: bool) -> Result<BertModel, Error> {
         // A saved model is about to overwrite the weights: no need to fetch the pretrained ones.
-        match load_pretrained
-            .then(|| self.pretrained_dir())
-            .transpose()?
-            .flatten()
-        {
+        let pretrained = if load_pretrained {
+            self.pretrained_dir()?
+        } else {
+            None
+        };
+        match pretrained {
             Some(dir) => Ok(load_bert(dir, device)?),
             None => Ok(self.bert.init(device)?),
         }

@@ -7,7 +7,8 @@ use std::path::Path;
 use burn::prelude::*;
 use tinderbox_nn::ModelError;
 use tinderbox_nn::pretrained::{
-    BERT_MLM_KEYS, CONFIG_FILE, WEIGHTS_FILE, load_safetensors, save_safetensors,
+    BERT_MLM_KEYS, WEIGHTS_FILE, load_safetensors, read_bert_config, save_bert_config,
+    save_safetensors,
 };
 use tinderbox_nn::transformer::{BertConfig, BertModel};
 
@@ -51,13 +52,7 @@ impl BertForMaskedLm {
     /// Every missing, unexpected or wrongly shaped tensor is listed in the error.
     pub fn load(dir: impl AsRef<Path>, device: &Device) -> Result<Self, ModelError> {
         let dir = dir.as_ref();
-        let config_path = dir.join(CONFIG_FILE);
-        if !config_path.is_file() {
-            return Err(ModelError::MissingConfig {
-                dir: dir.to_path_buf(),
-            });
-        }
-        let config = BertConfig::from_file(&config_path)?;
+        let (config, config_path) = read_bert_config(dir)?;
         let mut model = Self::init(&config, device).map_err(|e| e.at(&config_path))?;
         load_safetensors(&mut model, dir.join(WEIGHTS_FILE), &BERT_MLM_KEYS)?;
         Ok(model)
@@ -66,7 +61,7 @@ impl BertForMaskedLm {
     /// Saves the model as a folder that `transformers`' `BertForMaskedLM` loads (the tied decoder
     /// is not stored, as `transformers` does not store it).
     pub fn save(&self, dir: impl AsRef<Path>) -> Result<(), ModelError> {
-        tinderbox_nn::pretrained::save_bert_config(&self.bert, dir.as_ref())?;
+        save_bert_config(&self.bert, dir.as_ref())?;
         save_safetensors(self, dir.as_ref().join(WEIGHTS_FILE), &BERT_MLM_KEYS)
     }
 

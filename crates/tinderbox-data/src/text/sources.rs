@@ -154,7 +154,7 @@ impl TextSource {
 }
 
 /// Bytes as UTF-8, invalid sequences replaced; the flag says whether any were.
-fn lossy_utf8(bytes: &[u8]) -> (String, bool) {
+pub(crate) fn lossy_utf8(bytes: &[u8]) -> (String, bool) {
     match String::from_utf8_lossy(bytes) {
         std::borrow::Cow::Borrowed(s) => (s.to_string(), false),
         std::borrow::Cow::Owned(s) => (s, true),

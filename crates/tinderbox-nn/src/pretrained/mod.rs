@@ -11,7 +11,7 @@ mod safetensors_io;
 pub use key_map::{BERT_KEYS, BERT_MLM_KEYS, KeyMap};
 pub use safetensors_io::{load_safetensors, read_tensor_shapes, save_safetensors};
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use burn::prelude::*;
 
@@ -30,19 +30,25 @@ pub const WEIGHTS_FILE: &str = "model.safetensors";
 /// file and the configuration is an error listing every key at fault.
 pub fn load_bert(dir: impl AsRef<Path>, device: &Device) -> Result<BertModel> {
     let dir = dir.as_ref();
-    let config_path = dir.join(CONFIG_FILE);
-    if !config_path.is_file() {
-        return Err(ModelError::MissingConfig {
-            dir: dir.to_path_buf(),
-        });
-    }
-    let mut config = BertConfig::from_file(&config_path)?;
+    let (mut config, config_path) = read_bert_config(dir)?;
     let weights = dir.join(WEIGHTS_FILE);
     let shapes = read_tensor_shapes(&weights, &BERT_KEYS)?;
     config.add_pooler = shapes.contains_key("pooler.dense.weight");
     let mut model = config.init(device).map_err(|e| e.at(&config_path))?;
     load_safetensors(&mut model, &weights, &BERT_KEYS)?;
     Ok(model)
+}
+
+/// Reads the `config.json` of a model folder, and returns it with its path (for errors found
+/// later). A folder without one is [`ModelError::MissingConfig`].
+pub fn read_bert_config(dir: &Path) -> Result<(BertConfig, PathBuf)> {
+    let config_path = dir.join(CONFIG_FILE);
+    if !config_path.is_file() {
+        return Err(ModelError::MissingConfig {
+            dir: dir.to_path_buf(),
+        });
+    }
+    Ok((BertConfig::from_file(&config_path)?, config_path))
 }
 
 /// Saves a BERT encoder as a Hugging Face model folder that `transformers`' `BertModel` loads.
