@@ -41,7 +41,7 @@ fn mlm_step(c: &mut Criterion) {
         .collect();
     let masker =
         MlmMasker::new(MlmMaskingConfig::default(), VOCAB, 4, &[0, 1, 2, 3, 4]).expect("masker");
-    let batch = MlmCollator { masker, pad_id: 0 }
+    let batch = MlmCollator::new(masker, 0)
         .collate(&sequences, &mut rng, &device)
         .expect("batch");
 

@@ -7,6 +7,7 @@
 //! cargo run --release --example text_classification                       # Rotten Tomatoes
 //! cargo run --release --example text_classification -- --dataset bbc-news
 //! cargo run --release --example text_classification -- --model minilm       # fine-tune MiniLM
+//! cargo run --release --example text_classification -- --init runs/mlm      # our own BERT-mini
 //! cargo run --release --example text_classification -- --dataset csv reviews.tsv --text-col review --label-col stars
 //! cargo run --release --example text_classification -- --predict runs/text_classification "A joy from start to end."
 //! ```
@@ -18,7 +19,7 @@ use clap::Parser;
 use tinderbox::cli::TrainArgs;
 use tinderbox::data::text::TextSource;
 use tinderbox::recipes::text_classification::{
-    self as recipe, TextEncoderConfig, TextModel, TextRunConfig,
+    self as recipe, BertEncoderConfig, TextEncoderConfig, TextModel, TextRunConfig,
 };
 use tinderbox::tokenize::Side;
 
@@ -42,10 +43,15 @@ struct Args {
     #[arg(long, default_value = "label")]
     label_col: String,
     /// lstm (the seed), bow (averaged word embeddings, fastText-style), minilm (fine-tune the
-    /// pretrained all-MiniLM-L6-v2) or transformer (a small encoder from scratch) [default:
-    /// lstm; bow for bbc-news].
+    /// pretrained all-MiniLM-L6-v2), transformer (a small encoder from scratch) or bert
+    /// (BERT-mini: from scratch, or from a pre-training run with --init) [default: lstm; bow
+    /// for bbc-news].
     #[arg(long)]
     model: Option<TextModel>,
+    /// Fine-tune the BERT of a pre-training run (`examples/mlm.rs --out DIR`) or of a Hugging
+    /// Face model folder, with its tokenizer (implies --model bert).
+    #[arg(long, value_name = "DIR", conflicts_with_all = ["vocab_size", "resume", "predict"])]
+    init: Option<PathBuf>,
     /// Tokens kept per text [default: 100; 500 for bbc-news; 128 for minilm and transformer].
     #[arg(long, value_parser = clap::value_parser!(u64).range(1..))]
     max_len: Option<u64>,
@@ -130,7 +136,16 @@ fn run(args: Args) -> Result<(), tinderbox::Error> {
         }
         None => {
             let source = source(&args)?;
-            let mut config = match args.model {
+            let model = match (&args.init, args.model) {
+                (Some(_), Some(m)) if m != TextModel::Bert => {
+                    return Err(tinderbox::Error::Invalid(format!(
+                        "--init fine-tunes a pre-trained BERT; it does not go with --model {m:?}"
+                    )));
+                }
+                (Some(_), _) => Some(TextModel::Bert),
+                (None, m) => m,
+            };
+            let mut config = match model {
                 Some(model) => TextRunConfig::for_model(source, model),
                 None => TextRunConfig::for_source(source),
             };
@@ -140,6 +155,9 @@ fn run(args: Args) -> Result<(), tinderbox::Error> {
                     .vocab_size
                     .map_or(config.encoder.vocab_size(), |v| v as usize);
                 config.encoder = TextEncoderConfig::new(model, vocab);
+            }
+            if let Some(dir) = &args.init {
+                config.encoder = TextEncoderConfig::Bert(BertEncoderConfig::from_run(dir)?);
             }
             config.max_len = args.max_len.map_or(config.max_len, |v| v as usize);
             config.padding = args.padding.unwrap_or(config.padding);

@@ -2,5 +2,6 @@
 //! config, writes a run directory and returns the figures of its `summary.json`.
 
 pub mod image_classification;
+pub mod masked_lm;
 pub mod sentence_embeddings;
 pub mod text_classification;

@@ -42,6 +42,9 @@ pub enum TextModel {
     Minilm,
     /// A small BERT-style encoder trained from scratch with its own WordPiece vocabulary.
     Transformer,
+    /// BERT-mini (4 layers, hidden 256, 4 heads): fine-tuned from a pre-training run of
+    /// `examples/mlm.rs` with `init`, or trained from scratch with its own WordPiece.
+    Bert,
 }
 
 impl std::str::FromStr for TextModel {
@@ -53,8 +56,9 @@ impl std::str::FromStr for TextModel {
             "bow" => Ok(TextModel::Bow),
             "minilm" => Ok(TextModel::Minilm),
             "transformer" => Ok(TextModel::Transformer),
+            "bert" => Ok(TextModel::Bert),
             other => Err(format!(
-                "unknown model {other:?}: expected lstm, bow, minilm or transformer"
+                "unknown model {other:?}: expected lstm, bow, minilm, transformer or bert"
             )),
         }
     }
@@ -80,6 +84,10 @@ pub struct BertEncoderConfig {
     /// Where the starting weights and tokenizer come from: `minilm` (all-MiniLM-L6-v2, fetched
     /// into the cache) or a Hugging Face model folder; `None` trains from scratch.
     pub pretrained: Option<String>,
+    /// Which model this is, when the above does not say (runs saved before `bert` existed
+    /// lack it).
+    #[serde(default)]
+    pub model: Option<TextModel>,
 }
 
 impl BertEncoderConfig {
@@ -94,6 +102,7 @@ impl BertEncoderConfig {
         Self {
             bert,
             pretrained: None,
+            model: Some(TextModel::Transformer),
         }
     }
 
@@ -102,7 +111,39 @@ impl BertEncoderConfig {
         Self {
             bert: BertConfig::new(30_522, 384, 6, 12, 1536),
             pretrained: Some(MINILM.into()),
+            model: Some(TextModel::Minilm),
         }
+    }
+
+    /// BERT-mini from scratch, the architecture `examples/mlm.rs` pre-trains: 4 post-LayerNorm
+    /// layers of width 256 with 4 heads, FFN 1024, 128 positions, over `vocab_size` tokens.
+    pub fn bert_mini(vocab_size: usize) -> Self {
+        let mut bert = BertConfig::new(vocab_size, 256, 4, 4, 1_024);
+        bert.max_position_embeddings = 128;
+        bert.add_pooler = false;
+        Self {
+            bert,
+            pretrained: None,
+            model: Some(TextModel::Bert),
+        }
+    }
+
+    /// The encoder of a pre-training run (`examples/mlm.rs --out DIR`) or of any Hugging Face
+    /// BERT folder: its `config.json` now, its weights and tokenizer when the run starts.
+    pub fn from_run(dir: &Path) -> Result<Self, Error> {
+        let folder = crate::recipes::masked_lm::model_folder(dir);
+        let (bert, _) = tinderbox_nn::pretrained::read_bert_config(&folder)?;
+        if !folder.join(TOKENIZER_FILE).is_file() {
+            return Err(Error::Invalid(format!(
+                "{} has no {TOKENIZER_FILE}; --init needs a pre-training run directory or a model folder with its tokenizer",
+                folder.display()
+            )));
+        }
+        Ok(Self {
+            bert,
+            pretrained: Some(folder.display().to_string()),
+            model: Some(TextModel::Bert),
+        })
     }
 
     /// The model folder of the pretrained weights, fetching MiniLM if needed.
@@ -142,6 +183,7 @@ impl TextEncoderConfig {
             TextModel::Transformer => {
                 TextEncoderConfig::Bert(BertEncoderConfig::from_scratch(vocab_size))
             }
+            TextModel::Bert => TextEncoderConfig::Bert(BertEncoderConfig::bert_mini(vocab_size)),
         }
     }
 
@@ -164,8 +206,11 @@ impl TextEncoderConfig {
         match self {
             TextEncoderConfig::Lstm(_) => TextModel::Lstm,
             TextEncoderConfig::Bow(_) => TextModel::Bow,
-            TextEncoderConfig::Bert(c) if c.pretrained.is_some() => TextModel::Minilm,
-            TextEncoderConfig::Bert(_) => TextModel::Transformer,
+            TextEncoderConfig::Bert(c) => c.model.unwrap_or(if c.pretrained.is_some() {
+                TextModel::Minilm
+            } else {
+                TextModel::Transformer
+            }),
         }
     }
 }
@@ -242,21 +287,27 @@ impl TextRunConfig {
     /// fine-tuning recipe: `[CLS] text [SEP]` cut at 128 tokens, dynamic padding at the end,
     /// AdamW with weight decay 0.01 (none on biases and LayerNorm), a linear warm-up over 10 % of
     /// the steps then linear decay, gradient clipping at global norm 1.0, batch 32; 2 epochs at
-    /// 5e-5 for MiniLM, 10 at 5e-4 for the small encoder trained from scratch.
+    /// 5e-5 for MiniLM, 10 at 5e-4 for the small encoder trained from scratch, 4 at 1e-4 for
+    /// BERT-mini (pre-trained or not: the same recipe, so that the two compare).
     pub fn for_model(source: TextSource, model: TextModel) -> Self {
         let mut config = Self::for_source(source);
         let vocab_size = match model {
             TextModel::Transformer => 8_000,
+            TextModel::Bert => 8_192,
             _ => config.encoder.vocab_size(),
         };
         config.encoder = TextEncoderConfig::new(model, vocab_size);
-        if matches!(model, TextModel::Minilm | TextModel::Transformer) {
+        if matches!(
+            model,
+            TextModel::Minilm | TextModel::Transformer | TextModel::Bert
+        ) {
             config.max_len = 128;
             config.padding = Side::Right;
             config.truncating = Side::Right;
             config.bucket_by_length = true;
             let (lr, epochs) = match model {
                 TextModel::Minilm => (5e-5, 2),
+                TextModel::Bert => (1e-4, 4),
                 _ => (5e-4, 10),
             };
             config.train = TrainConfig::new(lr)

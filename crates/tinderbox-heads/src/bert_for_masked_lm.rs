@@ -12,6 +12,11 @@ use tinderbox_nn::pretrained::{
 };
 use tinderbox_nn::transformer::{BertConfig, BertModel};
 
+use burn::train::ClassificationOutput;
+use tinderbox_data::mlm::MlmBatch;
+use tinderbox_train::TrainTask;
+
+use crate::masked_lm::{MaskedLm, masked_lm_output};
 use crate::mlm_head::{MlmHead, MlmHeadConfig};
 
 /// `cls`: Hugging Face's `BertOnlyMLMHead`, a level that only holds the predictions.
@@ -90,5 +95,31 @@ impl BertForMaskedLm {
         self.cls
             .predictions
             .loss_at(hidden, positions, labels, self.word_embeddings())
+    }
+}
+
+impl MaskedLm for BertForMaskedLm {
+    fn logits_at(
+        &self,
+        ids: Tensor<2, Int>,
+        mask_pad: Tensor<2, Bool>,
+        positions: Tensor<1, Int>,
+    ) -> Tensor<2> {
+        let hidden = self.bert.forward(ids, mask_pad, None).last_hidden_state;
+        self.cls
+            .predictions
+            .forward_at(hidden, positions, self.word_embeddings())
+    }
+
+    fn vocab_size(&self) -> usize {
+        self.word_embeddings().dims()[0]
+    }
+}
+
+impl TrainTask for BertForMaskedLm {
+    type Batch = MlmBatch;
+
+    fn forward_classification(&self, batch: MlmBatch) -> ClassificationOutput {
+        masked_lm_output(self, batch)
     }
 }

@@ -9,6 +9,8 @@
 //! - [`TokenClassificationHead`]: a tag per position, padding and `-100` targets ignored;
 //! - [`BertForMaskedLm`]: a BERT encoder with [`MlmHead`], loading and saving Hugging Face's
 //!   `BertForMaskedLM` checkpoints;
+//! - [`MaskedLm`], the trait of masked-language models (trainable on
+//!   [`MlmBatch`](tinderbox_data::mlm::MlmBatch)es), and [`LstmForMaskedLm`], the seeds' toy;
 //! - [`MlmHead`]: `BertForMaskedLM`'s prediction head, tied to the word embeddings, projecting
 //!   only the masked positions while training;
 //! - [`SequenceClassifier`]: any [`SequenceEncoder`](tinderbox_nn::SequenceEncoder) with any
@@ -43,6 +45,8 @@ mod bert_for_masked_lm;
 mod classification_head;
 mod head;
 mod image_classifier;
+mod lstm_for_masked_lm;
+mod masked_lm;
 mod mlm_head;
 mod sequence_classifier;
 mod token_classification_head;
@@ -51,6 +55,8 @@ pub use bert_for_masked_lm::{BertForMaskedLm, BertOnlyMlmHead};
 pub use classification_head::{ClassificationHead, ClassificationHeadConfig, Pooling};
 pub use head::Head;
 pub use image_classifier::ImageClassifier;
+pub use lstm_for_masked_lm::{LstmForMaskedLm, LstmForMaskedLmConfig};
+pub use masked_lm::{MaskedLm, masked_lm_output};
 pub use mlm_head::{MlmHead, MlmHeadConfig};
 pub use sequence_classifier::SequenceClassifier;
 pub use token_classification_head::{TokenClassificationHead, TokenClassificationHeadConfig};

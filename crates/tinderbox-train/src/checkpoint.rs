@@ -1,11 +1,13 @@
-//! Checkpoints: model and optimizer weights plus the loop's state, one directory per epoch,
-//! each built aside and renamed into place so that a killed run leaves only whole checkpoints.
+//! Checkpoints: model and optimizer weights plus the loop's state, one directory per epoch (or
+//! per step, for step-based runs), each built aside and renamed into place so that a killed run
+//! leaves only whole checkpoints.
 
 use std::path::{Path, PathBuf};
 
 use burn::module::Module;
 use burn::optim::ModuleOptimizer;
 use burn::store::ModuleRecord;
+use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
 use crate::early_stopping::BestEpoch;
@@ -16,7 +18,8 @@ use crate::run_dir::{read_json, write_atomic};
 const MODEL: &str = "model.bpk";
 const OPTIMIZER: &str = "optimizer.bpk";
 const STATE: &str = "state.json";
-const PREFIX: &str = "epoch-";
+const EPOCH_PREFIX: &str = "epoch-";
+const STEP_PREFIX: &str = "step-";
 
 /// The training loop's state after an epoch: with the weights, all a run needs to continue.
 ///
@@ -40,25 +43,37 @@ pub struct TrainState {
     pub seed: u64,
 }
 
-/// The checkpoints of a run.
+/// The checkpoints of a run, numbered by epoch (`epoch-3/`) or by optimizer step (`step-500/`).
 #[derive(Debug, Clone)]
 pub struct Checkpoints {
     dir: PathBuf,
+    prefix: &'static str,
 }
 
 impl Checkpoints {
-    /// Checkpoints kept under `dir`.
+    /// Checkpoints kept under `dir`, one per epoch.
     pub fn new(dir: impl Into<PathBuf>) -> Self {
-        Self { dir: dir.into() }
+        Self {
+            dir: dir.into(),
+            prefix: EPOCH_PREFIX,
+        }
     }
 
-    fn epoch_dir(&self, epoch: usize) -> PathBuf {
-        self.dir.join(format!("{PREFIX}{epoch}"))
+    /// Checkpoints kept under `dir`, numbered by optimizer step.
+    pub fn by_step(dir: impl Into<PathBuf>) -> Self {
+        Self {
+            dir: dir.into(),
+            prefix: STEP_PREFIX,
+        }
     }
 
-    /// The epoch's model weights.
-    pub fn model_file(&self, epoch: usize) -> PathBuf {
-        self.epoch_dir(epoch).join(MODEL)
+    fn numbered_dir(&self, number: usize) -> PathBuf {
+        self.dir.join(format!("{}{number}", self.prefix))
+    }
+
+    /// The model weights of checkpoint `number`.
+    pub fn model_file(&self, number: usize) -> PathBuf {
+        self.numbered_dir(number).join(MODEL)
     }
 
     /// Saves the checkpoint of `state.epoch`.
@@ -67,6 +82,17 @@ impl Checkpoints {
         model: &M,
         optim: &ModuleOptimizer,
         state: &TrainState,
+    ) -> Result<()> {
+        self.save_numbered(model, optim, state.epoch, state)
+    }
+
+    /// Saves checkpoint `number` with any serialisable loop state.
+    pub fn save_numbered<M: Module, S: Serialize>(
+        &self,
+        model: &M,
+        optim: &ModuleOptimizer,
+        number: usize,
+        state: &S,
     ) -> Result<()> {
         std::fs::create_dir_all(&self.dir)
             .map_err(|e| TrainError::io("creating checkpoint directory", &self.dir, e))?;
@@ -95,7 +121,7 @@ impl Checkpoints {
         })?;
         write_atomic(&staging.path().join(STATE), &state_json)?;
 
-        let target = self.epoch_dir(state.epoch);
+        let target = self.numbered_dir(number);
         if target.exists() {
             std::fs::remove_dir_all(&target)
                 .map_err(|e| TrainError::io("replacing checkpoint", &target, e))?;
@@ -107,7 +133,7 @@ impl Checkpoints {
         })
     }
 
-    /// The finished epochs that have a checkpoint, in increasing order.
+    /// The numbers (finished epochs or steps) that have a checkpoint, in increasing order.
     pub fn epochs(&self) -> Result<Vec<usize>> {
         let entries = match std::fs::read_dir(&self.dir) {
             Ok(entries) => entries,
@@ -116,7 +142,7 @@ impl Checkpoints {
         };
         let mut epochs: Vec<usize> = entries
             .filter_map(|e| e.ok())
-            .filter_map(|e| e.file_name().to_str()?.strip_prefix(PREFIX)?.parse().ok())
+            .filter_map(|e| e.file_name().to_str()?.strip_prefix(self.prefix)?.parse().ok())
             .collect();
         epochs.sort_unstable();
         Ok(epochs)
@@ -129,7 +155,13 @@ impl Checkpoints {
 
     /// Reads the loop state of `epoch`.
     pub fn state(&self, epoch: usize) -> Result<TrainState> {
-        read_json(&self.epoch_dir(epoch).join(STATE))
+        self.state_numbered(epoch)
+    }
+
+    /// Reads the loop state of checkpoint `number`, of any type saved by
+    /// [`save_numbered`](Self::save_numbered).
+    pub fn state_numbered<S: DeserializeOwned>(&self, number: usize) -> Result<S> {
+        read_json(&self.numbered_dir(number).join(STATE))
     }
 
     /// Loads the weights of `epoch` into `model`.
@@ -139,7 +171,7 @@ impl Checkpoints {
 
     /// Loads the optimizer state of `epoch` into `optim`.
     pub fn load_optimizer(&self, epoch: usize, optim: ModuleOptimizer) -> Result<ModuleOptimizer> {
-        let path = self.epoch_dir(epoch).join(OPTIMIZER);
+        let path = self.numbered_dir(epoch).join(OPTIMIZER);
         let record = burn::optim::OptimizerRecord::load(&path).map_err(|e| TrainError::Record {
             action: "loading",
             path: path.clone(),
@@ -154,7 +186,7 @@ impl Checkpoints {
         let cut = epochs.len().saturating_sub(keep);
         for &epoch in &epochs[..cut] {
             if Some(epoch) != protect {
-                let dir = self.epoch_dir(epoch);
+                let dir = self.numbered_dir(epoch);
                 std::fs::remove_dir_all(&dir)
                     .map_err(|e| TrainError::io("removing old checkpoint", &dir, e))?;
             }

@@ -74,6 +74,38 @@ pub enum TrainError {
         batch: usize,
     },
 
+    /// The loss of a step-based run became NaN or infinite.
+    #[error(
+        "the training loss became {value} at step {step} (batch {batch}); lower the learning \
+         rate, enable gradient clipping, or check the inputs. Earlier checkpoints are kept"
+    )]
+    NonFiniteStepLoss {
+        /// The loss value (NaN or ±inf).
+        value: f32,
+        /// The 1-based optimizer step.
+        step: usize,
+        /// The 0-based batch number in the run's stream.
+        batch: usize,
+    },
+
+    /// A step-based run's data source failed to produce a batch.
+    #[error("building batch {batch} of the training stream: {reason}")]
+    StepData {
+        /// The 0-based batch number in the run's stream.
+        batch: usize,
+        /// The source's message.
+        reason: String,
+    },
+
+    /// Scoring the evaluation set of a step-based run failed.
+    #[error("evaluating after step {step}: {reason}")]
+    Evaluation {
+        /// The optimizer step.
+        step: usize,
+        /// The scorer's message.
+        reason: String,
+    },
+
     /// The data loader failed to produce a batch.
     #[error("loading batch {batch} of epoch {epoch}: {reason}")]
     Data {

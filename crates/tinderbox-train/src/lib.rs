@@ -7,7 +7,9 @@
 //! - global-norm gradient clipping, gradient accumulation, early stopping with patience;
 //! - a run directory with `metrics.csv`, a PNG of the curves after every epoch, and atomic
 //!   checkpoints (model, optimizer, counters, history) that `--resume` continues exactly;
-//! - a progress bar with rate and ETA; a clear error, naming the step, when the loss turns NaN.
+//! - a progress bar with rate and ETA; a clear error, naming the step, when the loss turns NaN;
+//! - [`StepTrainer`] for pre-training: a stream of batches, step and time budgets, evaluation
+//!   and checkpoints every N steps.
 //!
 //! ```
 //! use burn::prelude::*;
@@ -40,6 +42,8 @@ mod plot;
 mod progress;
 mod run_dir;
 mod schedule;
+mod step_metrics;
+mod step_trainer;
 mod task;
 mod trainer;
 
@@ -51,8 +55,10 @@ pub use error::{Result, TrainError};
 pub use metrics::{CSV_HEADER, EpochMetrics, Meter, to_csv};
 pub use optimizer::{BERT_NO_DECAY, OptimizerConfig, OptimizerKind};
 pub use order::{EpochOrder, LengthBuckets};
-pub use plot::{plot_confusion, plot_curves};
+pub use plot::{plot_confusion, plot_curves, plot_step_curves};
 pub use run_dir::{CONFIG_FILE, RunDir, read_json, write_atomic};
 pub use schedule::{LrSchedule, ScheduleSpan};
+pub use step_metrics::{STEP_CSV_HEADER, StepMetrics, to_step_csv};
+pub use step_trainer::{Score, StepBatch, StepBudget, StepOutcome, StepState, StepTrainer};
 pub use task::TrainTask;
 pub use trainer::{Evaluation, FitOutcome, Trainer, evaluate, mix_seed};

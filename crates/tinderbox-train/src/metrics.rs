@@ -26,7 +26,7 @@ pub struct EpochMetrics {
 }
 
 /// Accumulates example-weighted loss and accuracy over batches.
-#[derive(Debug, Clone, Copy, Default, PartialEq)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
 pub struct Meter {
     loss_sum: f64,
     correct: u64,

@@ -1,5 +1,6 @@
-//! The curves of a run (loss and accuracy, train and validation, per epoch) as a PNG, drawn with
-//! plotters and the DejaVu Sans font compiled in, so no system font library is needed.
+//! The curves of a run (loss and accuracy, train and validation, per epoch or per step) as a
+//! PNG, drawn with plotters and the DejaVu Sans font compiled in, so no system font library is
+//! needed.
 
 use std::path::Path;
 use std::sync::Once;
@@ -10,6 +11,7 @@ use plotters::style::{FontStyle, FontTransform};
 use crate::confusion::ConfusionMatrix;
 use crate::error::{Result, TrainError};
 use crate::metrics::EpochMetrics;
+use crate::step_metrics::StepMetrics;
 
 const FONT: &str = "sans-serif";
 
@@ -24,6 +26,13 @@ fn register_font() {
 /// Draws loss (left) and accuracy (right) against the epoch into `path` (a `.png`), atomically.
 pub fn plot_curves(history: &[EpochMetrics], path: &Path) -> Result<()> {
     write_png(path, ".curves-", |file| draw(history, file))
+}
+
+/// Draws loss (left) and accuracy (right) of a step-based run against the optimizer step into
+/// `path` (a `.png`), atomically: training figures since the previous point, and the evaluation
+/// set's.
+pub fn plot_step_curves(history: &[StepMetrics], path: &Path) -> Result<()> {
+    write_png(path, ".curves-", |file| draw_steps(history, file))
 }
 
 /// Draws a confusion matrix (rows: true class, columns: prediction) as a heat map with counts,
@@ -129,9 +138,6 @@ fn draw_confusion(
 type Series<'a> = (&'a str, RGBColor, Vec<(f64, f64)>);
 
 fn draw(history: &[EpochMetrics], file: &Path) -> std::result::Result<(), String> {
-    let root = BitMapBackend::new(file, (1200, 480)).into_drawing_area();
-    root.fill(&WHITE).map_err(|e| e.to_string())?;
-    let (left, right) = root.split_horizontally(600);
     let points = |f: &dyn Fn(&EpochMetrics) -> Option<f64>| -> Vec<(f64, f64)> {
         history
             .iter()
@@ -146,14 +152,46 @@ fn draw(history: &[EpochMetrics], file: &Path) -> std::result::Result<(), String
         ("train", BLUE, points(&|m| Some(m.train_accuracy))),
         ("validation", RED, points(&|m| m.valid_accuracy)),
     ];
-    panel(&left, "loss", &losses)?;
-    panel(&right, "accuracy", &accuracies)?;
+    two_panels(file, "epoch", &losses, &accuracies)
+}
+
+fn draw_steps(history: &[StepMetrics], file: &Path) -> std::result::Result<(), String> {
+    let points = |f: &dyn Fn(&StepMetrics) -> Option<f64>| -> Vec<(f64, f64)> {
+        history
+            .iter()
+            .filter_map(|m| f(m).filter(|v| v.is_finite()).map(|v| (m.step as f64, v)))
+            .collect()
+    };
+    let losses: Vec<Series> = vec![
+        ("train", BLUE, points(&|m| Some(m.train_loss))),
+        ("held-out", RED, points(&|m| m.eval_loss)),
+    ];
+    let accuracies: Vec<Series> = vec![
+        ("train", BLUE, points(&|m| Some(m.train_accuracy))),
+        ("held-out", RED, points(&|m| m.eval_accuracy)),
+    ];
+    two_panels(file, "step", &losses, &accuracies)
+}
+
+/// Loss on the left, accuracy on the right.
+fn two_panels(
+    file: &Path,
+    x_desc: &str,
+    losses: &[Series],
+    accuracies: &[Series],
+) -> std::result::Result<(), String> {
+    let root = BitMapBackend::new(file, (1200, 480)).into_drawing_area();
+    root.fill(&WHITE).map_err(|e| e.to_string())?;
+    let (left, right) = root.split_horizontally(600);
+    panel(&left, "loss", x_desc, losses)?;
+    panel(&right, "accuracy", x_desc, accuracies)?;
     root.present().map_err(|e| e.to_string())
 }
 
 fn panel<DB: DrawingBackend>(
     area: &DrawingArea<DB, plotters::coord::Shift>,
     title: &str,
+    x_desc: &str,
     series: &[Series],
 ) -> std::result::Result<(), String> {
     let all = series.iter().flat_map(|(_, _, p)| p.iter());
@@ -178,7 +216,7 @@ fn panel<DB: DrawingBackend>(
     let epochs = last_epoch as usize;
     chart
         .configure_mesh()
-        .x_desc("epoch")
+        .x_desc(x_desc)
         .x_labels(epochs.clamp(2, 12))
         .x_label_formatter(&|x| {
             if x.fract().abs() < 1e-9 {

@@ -436,7 +436,7 @@ fn to_usize(t: Tensor<1, Int>) -> Vec<usize> {
 }
 
 /// Reads a batch's mean loss, right predictions and example count back to the host.
-fn read_batch(output: &ClassificationOutput) -> Result<(f64, u64, u64)> {
+pub(crate) fn read_batch(output: &ClassificationOutput) -> Result<(f64, u64, u64)> {
     let loss = output.loss.clone().into_scalar::<f32>() as f64;
     let count = output.targets.dims()[0] as u64;
     let correct = output

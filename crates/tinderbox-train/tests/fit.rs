@@ -307,3 +307,179 @@ fn empty_datasets_and_bad_settings_are_errors() {
         .unwrap();
     assert!(err.to_string().contains("epochs = 0"), "{err}");
 }
+
+fn step_trainer(steps: usize, dir: &std::path::Path) -> tinderbox_train::StepTrainer {
+    let budget = tinderbox_train::StepBudget {
+        max_steps: Some(steps),
+        max_minutes: None,
+        eval_every: 4,
+        checkpoint_every: 4,
+    };
+    // Two parameter groups (biases without decay): both optimizer states must resume.
+    let optimizer = OptimizerConfig::new(OptimizerKind::AdamW)
+        .with_weight_decay(0.01)
+        .with_no_decay(&["bias"]);
+    tinderbox_train::StepTrainer::new(
+        config(1)
+            .with_grad_accumulation(2)
+            .with_optimizer(optimizer),
+        budget,
+        RunDir::create(dir).unwrap(),
+        Device::default(),
+    )
+    .unwrap()
+    .with_progress(false)
+}
+
+/// Batch `n` of an endless stream: 8 points that depend only on `n`.
+fn stream(
+    n: usize,
+    device: &Device,
+) -> Result<tinderbox_train::StepBatch<ToyBatch>, std::convert::Infallible> {
+    let items = burn::data::dataset::Dataset::iter(&data(8, n * 8))
+        .collect::<Result<Vec<_>, _>>()
+        .unwrap();
+    Ok(tinderbox_train::StepBatch {
+        batch: ToyBatcher.batch(items, device),
+        tokens: 8,
+    })
+}
+
+fn held_out(model: &Toy) -> Result<tinderbox_train::Score, tinderbox_train::TrainError> {
+    let e = evaluate(model, data(30, 1), ToyBatcher, 16, &Device::default())?;
+    Ok(tinderbox_train::Score {
+        loss: e.loss,
+        accuracy: e.accuracy,
+    })
+}
+
+#[test]
+fn a_paused_step_run_resumes_on_the_same_curve() {
+    let _rng = serial();
+    let device = Device::default();
+    let whole = tempfile::tempdir().unwrap();
+    let a = step_trainer(12, whole.path())
+        .fit(Toy::new(&device, 1.0), stream, held_out)
+        .unwrap();
+    assert!(a.finished);
+    assert_eq!(a.state.step, 12);
+    assert_eq!(a.state.batches, 24);
+    assert_eq!(a.state.tokens, 24 * 8);
+    let steps: Vec<usize> = a.state.history.iter().map(|m| m.step).collect();
+    assert_eq!(steps, [4, 8, 12]);
+    let last = a.state.history.last().unwrap();
+    assert!(last.eval_accuracy.unwrap() > 0.9, "{last:?}");
+    let csv = std::fs::read_to_string(whole.path().join("metrics.csv")).unwrap();
+    assert_eq!(csv.lines().count(), 4, "{csv}");
+    assert!(whole.path().join("curves.png").is_file());
+
+    // Paused after 6 steps: the checkpoint of step 6 is written although 6 is off the cadence.
+    let split = tempfile::tempdir().unwrap();
+    let paused = step_trainer(12, split.path())
+        .with_pause_after(Some(6))
+        .fit(Toy::new(&device, 1.0), stream, held_out)
+        .unwrap();
+    assert!(!paused.finished);
+    assert_eq!(paused.state.step, 6);
+    // Resumed with a model of different starting weights: the checkpoint replaces them.
+    device.seed(99);
+    let b = step_trainer(12, split.path())
+        .with_resume(true)
+        .fit(Toy::new(&device, 1.0), stream, held_out)
+        .unwrap();
+    assert_eq!(b.resumed_at, Some(6));
+    assert_eq!(b.state.step, 12);
+    assert_eq!(weights(&a.model), weights(&b.model));
+    assert_eq!(a.state.history, {
+        let mut h = b.state.history.clone();
+        for (x, y) in h.iter_mut().zip(&a.state.history) {
+            x.train_seconds = y.train_seconds;
+        }
+        h
+    });
+}
+
+#[test]
+fn step_budgets_and_bad_batches_are_errors() {
+    let _rng = serial();
+    let device = Device::default();
+    let dir = tempfile::tempdir().unwrap();
+    let budget = tinderbox_train::StepBudget {
+        max_steps: None,
+        max_minutes: None,
+        eval_every: 1,
+        checkpoint_every: 1,
+    };
+    let new = |budget: tinderbox_train::StepBudget| {
+        tinderbox_train::StepTrainer::new(
+            config(1),
+            budget,
+            RunDir::create(dir.path()).unwrap(),
+            device.clone(),
+        )
+    };
+    let err = new(budget.clone()).err().unwrap().to_string();
+    assert!(err.contains("max_steps or max_minutes"), "{err}");
+    let err = new(tinderbox_train::StepBudget {
+        max_minutes: Some(-1.0),
+        ..budget.clone()
+    })
+    .err()
+    .unwrap()
+    .to_string();
+    assert!(err.contains("max_minutes = -1"), "{err}");
+    let err = new(tinderbox_train::StepBudget {
+        max_steps: Some(3),
+        eval_every: 0,
+        ..budget.clone()
+    })
+    .err()
+    .unwrap()
+    .to_string();
+    assert!(err.contains("eval_every = 0"), "{err}");
+
+    let trainer = new(tinderbox_train::StepBudget {
+        max_steps: Some(3),
+        ..budget.clone()
+    })
+    .unwrap()
+    .with_progress(false);
+    let failing = |n: usize, d: &Device| {
+        if n == 2 {
+            Err("the corpus file is truncated".to_string())
+        } else {
+            Ok(stream(n, d).unwrap())
+        }
+    };
+    let err = trainer
+        .fit(Toy::new(&device, 1.0), failing, held_out)
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("batch 2") && err.contains("truncated"), "{err}");
+    // The steps before the failure were checkpointed.
+    let kept = tinderbox_train::Checkpoints::by_step(dir.path().join("checkpoints"))
+        .epochs()
+        .unwrap();
+    assert_eq!(kept, [1, 2]);
+
+    let err = trainer
+        .fit(Toy::new(&device, f32::NAN), stream, held_out)
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("NaN at step 1"), "{err}");
+
+    // A time budget plans its steps by timing two probe steps, then stops on time.
+    let timed = new(tinderbox_train::StepBudget {
+        max_minutes: Some(0.002),
+        eval_every: 1000,
+        ..budget
+    })
+    .unwrap()
+    .with_progress(false)
+    .fit(Toy::new(&device, 1.0), stream, held_out)
+    .unwrap();
+    assert!(timed.finished);
+    assert!(timed.state.planned_steps >= 1);
+    assert!(timed.state.step >= 1 && timed.state.step <= timed.state.planned_steps);
+    assert_eq!(timed.state.history.len(), 1, "the last step is evaluated");
+}

@@ -3,7 +3,10 @@
 
 use burn::prelude::*;
 use burn::tensor::TensorData;
+use std::sync::Arc;
+
 use rand::Rng;
+use tinderbox_tokenize::TextTokenizer;
 
 use super::masking::{IGNORE_LABEL, MlmMasker};
 use crate::DataError;
@@ -28,9 +31,33 @@ pub struct MlmCollator {
     pub masker: MlmMasker,
     /// The padding id (never masked: make it one of the masker's special ids).
     pub pad_id: u32,
+    /// For whole-word masking: `word_pieces[id]` is true for ids that continue a word
+    /// (WordPiece's `##` tokens). See [`word_pieces`].
+    pub word_pieces: Option<Arc<[bool]>>,
+}
+
+/// Which ids of `tokenizer` continue a word (their token starts with `##`), for
+/// [`MlmCollator::word_pieces`].
+pub fn word_pieces(tokenizer: &dyn TextTokenizer) -> Arc<[bool]> {
+    (0..tokenizer.vocab_size() as u32)
+        .map(|id| {
+            tokenizer
+                .id_to_token(id)
+                .is_some_and(|t| t.starts_with("##"))
+        })
+        .collect()
 }
 
 impl MlmCollator {
+    /// A collator without whole-word information.
+    pub fn new(masker: MlmMasker, pad_id: u32) -> Self {
+        Self {
+            masker,
+            pad_id,
+            word_pieces: None,
+        }
+    }
+
     /// Pads and masks `sequences`. If the draw chose no token in the whole batch, one real token
     /// is chosen anyway (as Google's BERT data script guarantees a prediction), so that the loss
     /// is always defined.
@@ -44,7 +71,7 @@ impl MlmCollator {
     /// use tinderbox_data::mlm::{MlmCollator, MlmMasker, MlmMaskingConfig};
     ///
     /// let masker = MlmMasker::new(MlmMaskingConfig::default(), 100, 3, &[0, 1, 2]).unwrap();
-    /// let collator = MlmCollator { masker, pad_id: 0 };
+    /// let collator = MlmCollator::new(masker, 0);
     /// let mut rng = rand::rngs::StdRng::seed_from_u64(0);
     /// let batch = collator
     ///     .collate(&[vec![1, 10, 11, 12, 2], vec![1, 20, 2]], &mut rng, &Device::default())
@@ -73,7 +100,13 @@ impl MlmCollator {
         let mut positions = Vec::new();
         let mut labels = Vec::new();
         for (row, sequence) in sequences.iter().enumerate() {
-            let masked = self.masker.mask(sequence, None, rng)?;
+            let starts: Option<Vec<bool>> = self.word_pieces.as_ref().map(|pieces| {
+                sequence
+                    .iter()
+                    .map(|&id| !pieces.get(id as usize).copied().unwrap_or(false))
+                    .collect()
+            });
+            let masked = self.masker.mask(sequence, starts.as_deref(), rng)?;
             for (col, label) in masked.labels.iter().enumerate() {
                 if *label != IGNORE_LABEL {
                     positions.push((row * len + col) as i64);
@@ -126,10 +159,28 @@ impl MlmCollator {
                 ),
             });
         }
-        let (flat, id) = candidates[rng.random_range(0..candidates.len())];
-        ids[flat] = i64::from(self.masker.mask_id());
-        positions.push(flat as i64);
-        labels.push(i64::from(id));
+        let (flat, _) = candidates[rng.random_range(0..candidates.len())];
+        // With whole words, the forced token's word is masked whole: back to its first piece,
+        // then on through its last.
+        let is_piece = |flat: usize| {
+            let id = sequences[flat / len].get(flat % len).copied().unwrap_or(0) as usize;
+            self.word_pieces
+                .as_ref()
+                .is_some_and(|p| p.get(id).copied().unwrap_or(false))
+        };
+        let mut start = flat;
+        while start % len > 0 && is_piece(start) && self.masker.can_mask(ids[start - 1] as u32) {
+            start -= 1;
+        }
+        let mut end = flat + 1;
+        while end % len > 0 && is_piece(end) {
+            end += 1;
+        }
+        for at in start..end {
+            labels.push(ids[at]);
+            ids[at] = i64::from(self.masker.mask_id());
+            positions.push(at as i64);
+        }
         Ok(())
     }
 }
@@ -151,10 +202,7 @@ mod tests {
             probability,
             ..MlmMaskingConfig::default()
         };
-        MlmCollator {
-            masker: MlmMasker::new(config, 50, 3, &[0, 1, 2]).unwrap(),
-            pad_id: 0,
-        }
+        MlmCollator::new(MlmMasker::new(config, 50, 3, &[0, 1, 2]).unwrap(), 0)
     }
 
     #[test]
@@ -216,5 +264,46 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(e.contains("only special tokens"), "{e}");
+    }
+
+    #[test]
+    fn whole_words_are_masked_with_all_their_pieces() {
+        let texts = ["unbelievable whales swim", "unbelievable ships sail"];
+        let tokenizer = tinderbox_tokenize::Tokenizer::train_wordpiece(
+            texts.iter(),
+            &tinderbox_tokenize::TrainOptions::new(40),
+        )
+        .unwrap();
+        let pieces = word_pieces(&tokenizer);
+        let mask = tokenizer.token_to_id("[MASK]").unwrap();
+        let config = MlmMaskingConfig {
+            probability: 0.5,
+            whole_word: true,
+            ..MlmMaskingConfig::default()
+        };
+        let vocab = tokenizer.vocab_size();
+        let masker = MlmMasker::new(config, vocab, mask, &[0, 1, 2, 3]).unwrap();
+        let mut collator = MlmCollator::new(masker, 0);
+        let ids = tokenizer
+            .encode_batch(&["unbelievable whales"], &tinderbox_tokenize::EncodeOptions::default())
+            .unwrap()
+            .ids
+            .remove(0);
+        assert!(ids.iter().any(|&id| pieces[id as usize]), "no ## piece in {ids:?}");
+        // Without the word pieces, whole-word masking cannot know the words.
+        assert!(collator.collate(&[ids.clone()], &mut StdRng::seed_from_u64(0), &Device::default()).is_err());
+        collator.word_pieces = Some(pieces.clone());
+        for seed in 0..20 {
+            let batch = collator
+                .collate(&[ids.clone()], &mut StdRng::seed_from_u64(seed), &Device::default())
+                .unwrap();
+            let chosen: Vec<usize> = ints(batch.masked_positions).iter().map(|&p| p as usize).collect();
+            // A piece is chosen exactly when the token that starts its word is.
+            for (i, id) in ids.iter().enumerate().skip(1) {
+                if pieces[*id as usize] {
+                    assert_eq!(chosen.contains(&i), chosen.contains(&(i - 1)), "seed {seed}: {chosen:?}");
+                }
+            }
+        }
     }
 }

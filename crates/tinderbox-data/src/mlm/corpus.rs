@@ -136,7 +136,7 @@ impl Corpus {
                 for file in text_files(path)? {
                     let bytes =
                         std::fs::read(&file).map_err(|e| DataError::io("reading", &file, e))?;
-                    emit(file.display().to_string(), lossy_utf8(&bytes).0)?;
+                    emit(document_id(path, &file), lossy_utf8(&bytes).0)?;
                 }
             }
         }
@@ -222,6 +222,14 @@ pub fn strip_brown_tags(tagged: &str) -> String {
 }
 
 /// `path` itself if it is a file, else its `.txt` files, recursively, sorted.
+/// A user file's id: its path inside the corpus folder (its name for a single file), so that
+/// the held-out split does not depend on where the corpus lies.
+fn document_id(root: &Path, file: &Path) -> String {
+    let relative = file.strip_prefix(root).ok().filter(|p| !p.as_os_str().is_empty());
+    let name = relative.or_else(|| file.file_name().map(Path::new));
+    name.unwrap_or(file).to_string_lossy().replace('\\', "/")
+}
+
 fn text_files(path: &Path) -> Result<Vec<PathBuf>> {
     let meta = std::fs::metadata(path).map_err(|e| DataError::io("reading corpus", path, e))?;
     if meta.is_file() {
@@ -286,8 +294,12 @@ mod tests {
         let docs = documents(&Corpus::Path(dir.path().to_path_buf())).unwrap();
         let texts: Vec<&str> = docs.iter().map(|d| d.text.as_str()).collect();
         assert_eq!(texts, ["first", "second", "third \u{fffd}"]);
+        // Ids do not depend on where the folder lies, so neither does the held-out split.
+        let ids: Vec<&str> = docs.iter().map(|d| d.id.as_str()).collect();
+        assert_eq!(ids, ["a.txt", "b.txt", "sub/c.txt"]);
         let one = documents(&Corpus::Path(dir.path().join("a.txt"))).unwrap();
         assert_eq!(one.len(), 1);
+        assert_eq!(one[0].id, "a.txt");
     }
 
     #[test]

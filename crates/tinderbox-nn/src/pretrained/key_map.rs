@@ -15,6 +15,9 @@ pub struct KeyMap {
     pub renames: &'static [(&'static str, &'static str)],
     /// Keys that are buffers rather than weights (ignored when reading).
     pub buffers: &'static [&'static str],
+    /// Prefixes of task heads that the model does not have (ignored when reading, as
+    /// `transformers`' `BertModel.from_pretrained` drops a `BertForMaskedLM`'s `cls.*`).
+    pub heads: &'static [&'static str],
 }
 
 /// BERT (and models with its layout: MiniLM, the sentence-transformers encoders).
@@ -25,6 +28,7 @@ pub const BERT_KEYS: KeyMap = KeyMap {
         ("LayerNorm.", "layer_norm."),
     ],
     buffers: &["embeddings.position_ids", "embeddings.token_type_ids"],
+    heads: &["cls."],
 };
 
 /// `BertForMaskedLM` whole: the encoder under `bert.` and the prediction head under
@@ -48,6 +52,7 @@ pub const BERT_MLM_KEYS: KeyMap = KeyMap {
         "cls.predictions.decoder.weight",
         "cls.predictions.decoder.bias",
     ],
+    heads: &[],
 };
 
 fn escape(literal: &str) -> String {
@@ -55,8 +60,11 @@ fn escape(literal: &str) -> String {
 }
 
 impl KeyMap {
-    /// The key without a task prefix, or `None` for a buffer.
+    /// The key without a task prefix, or `None` for a buffer or a head the model lacks.
     pub fn normalise<'a>(&self, key: &'a str) -> Option<&'a str> {
+        if self.heads.iter().any(|h| key.starts_with(h)) {
+            return None;
+        }
         let key = self
             .prefixes
             .iter()
@@ -129,5 +137,10 @@ mod tests {
             Some("encoder.layer.0.output.LayerNorm.bias")
         );
         assert_eq!(BERT_KEYS.normalise("embeddings.position_ids"), None);
+        assert_eq!(BERT_KEYS.normalise("cls.predictions.bias"), None);
+        assert_eq!(
+            BERT_MLM_KEYS.normalise("cls.predictions.bias"),
+            Some("cls.predictions.bias")
+        );
     }
 }

@@ -1,0 +1,217 @@
+//! What a pre-training run is: the model, the data, the tokenizer, the optimizer and the budget,
+//! saved as the run's `config.json` so that `--resume` and `--fill` rebuild the same thing.
+
+use std::path::PathBuf;
+
+use serde::{Deserialize, Serialize};
+use tinderbox_data::mlm::{Corpus, HeldOutSplit};
+use tinderbox_heads::LstmForMaskedLmConfig;
+use tinderbox_nn::transformer::BertConfig;
+use tinderbox_train::{
+    BERT_NO_DECAY, LrSchedule, OptimizerConfig, OptimizerKind, StepBudget, TrainConfig,
+};
+
+use crate::Error;
+
+/// The models `examples/mlm.rs` pre-trains, by name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum MlmModelKind {
+    /// `BertForMaskedLM`: a BERT encoder with the prediction head tied to its embeddings.
+    Bert,
+    /// The seeds' toy: embedding 256, LSTM 128, softmax over the vocabulary.
+    Lstm,
+}
+
+impl std::str::FromStr for MlmModelKind {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s {
+            "bert" => Ok(Self::Bert),
+            "lstm" => Ok(Self::Lstm),
+            other => Err(format!("unknown model {other:?}: expected bert or lstm")),
+        }
+    }
+}
+
+/// The architecture of a run's model.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase", tag = "kind")]
+pub enum MlmModelConfig {
+    /// BERT (its `config.json`; the vocabulary size is the tokenizer's).
+    Bert(BertConfig),
+    /// The LSTM toy.
+    Lstm(LstmForMaskedLmConfig),
+}
+
+impl MlmModelConfig {
+    /// BERT-mini (4 layers, hidden 256, 4 heads, FFN 1024, 128 positions) or the LSTM toy.
+    pub fn default_for(kind: MlmModelKind) -> Self {
+        match kind {
+            MlmModelKind::Bert => {
+                let mut bert = BertConfig::new(8_192, 256, 4, 4, 1_024);
+                bert.max_position_embeddings = 128;
+                bert.add_pooler = false;
+                Self::Bert(bert)
+            }
+            MlmModelKind::Lstm => Self::Lstm(LstmForMaskedLmConfig::new(8_192)),
+        }
+    }
+
+    /// Which model this is.
+    pub fn kind(&self) -> MlmModelKind {
+        match self {
+            Self::Bert(_) => MlmModelKind::Bert,
+            Self::Lstm(_) => MlmModelKind::Lstm,
+        }
+    }
+
+    /// Sets the vocabulary size (the tokenizer's).
+    pub fn set_vocab_size(&mut self, vocab_size: usize) {
+        match self {
+            Self::Bert(c) => c.vocab_size = vocab_size,
+            Self::Lstm(c) => c.vocab_size = vocab_size,
+        }
+    }
+
+    /// The vocabulary size.
+    pub fn vocab_size(&self) -> usize {
+        match self {
+            Self::Bert(c) => c.vocab_size,
+            Self::Lstm(c) => c.vocab_size,
+        }
+    }
+}
+
+/// Where the run's tokenizer comes from.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase", tag = "kind")]
+pub enum TokenizerChoice {
+    /// A WordPiece of `vocab_size` tokens trained on the training documents.
+    Train {
+        /// Tokens, the five special ones included.
+        vocab_size: usize,
+    },
+    /// An existing `tokenizer.json` (for example MiniLM's 30,522-token WordPiece).
+    File {
+        /// Its path.
+        path: PathBuf,
+    },
+}
+
+/// A pre-training run.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct MlmRunConfig {
+    /// The model.
+    pub model: MlmModelConfig,
+    /// A text file or folder of `.txt` files; `None` for the four packaged English corpora.
+    pub corpus: Option<PathBuf>,
+    /// The tokenizer.
+    pub tokenizer: TokenizerChoice,
+    /// Tokens per packed sequence, `[CLS]` and `[SEP]` included.
+    pub max_len: usize,
+    /// The held-out documents.
+    pub heldout: HeldOutSplit,
+    /// Held-out sequences scored at each evaluation (the first ones, with fixed masks).
+    pub eval_sequences: usize,
+    /// Choose all pieces of a word together.
+    pub whole_word_masking: bool,
+    /// Optimizer, schedule, clipping, accumulation, batch size and seed (epochs do not apply).
+    pub train: TrainConfig,
+    /// Steps or minutes, and the evaluation and checkpoint cadence.
+    pub budget: StepBudget,
+}
+
+impl MlmRunConfig {
+    /// The default run for `kind`: the English corpora, a WordPiece of 8,192 tokens, sequences
+    /// of 128, 2 % of the documents held out, batch 32, AdamW at 5e-4 (weight decay 0.01, none
+    /// on biases and LayerNorm), warm-up over 5 % of the steps then linear decay, clipping at
+    /// 1.0, 30 minutes of training, evaluation every 100 steps on 512 held-out sequences.
+    pub fn new(kind: MlmModelKind) -> Self {
+        let train = TrainConfig::new(5e-4)
+            .with_batch_size(32)
+            .with_optimizer(
+                OptimizerConfig::new(OptimizerKind::AdamW)
+                    .with_weight_decay(0.01)
+                    .with_no_decay(&BERT_NO_DECAY),
+            )
+            .with_schedule(LrSchedule::WarmupLinear {
+                warmup_ratio: 0.05,
+                warmup_steps: None,
+            })
+            .with_clip_grad_norm(Some(1.0));
+        Self {
+            model: MlmModelConfig::default_for(kind),
+            corpus: None,
+            tokenizer: TokenizerChoice::Train { vocab_size: 8_192 },
+            max_len: 128,
+            heldout: HeldOutSplit {
+                fraction: 0.02,
+                seed: 42,
+            },
+            eval_sequences: 512,
+            whole_word_masking: false,
+            train,
+            budget: StepBudget {
+                max_steps: None,
+                max_minutes: Some(30.0),
+                eval_every: 100,
+                checkpoint_every: 200,
+            },
+        }
+    }
+
+    /// The corpora to read.
+    pub fn corpora(&self) -> Vec<Corpus> {
+        match &self.corpus {
+            Some(path) => vec![Corpus::Path(path.clone())],
+            None => Corpus::ENGLISH.to_vec(),
+        }
+    }
+
+    /// Checks the settings that the crates below would reject late or obscurely.
+    pub fn validate(&self) -> Result<(), Error> {
+        let invalid = |reason: String| Err(Error::Invalid(reason));
+        if let TokenizerChoice::Train { vocab_size } = self.tokenizer
+            && vocab_size <= 5
+        {
+            return invalid(format!(
+                "a vocabulary of {vocab_size} tokens leaves no room next to the 5 special tokens \
+                 ([PAD], [UNK], [CLS], [SEP], [MASK]); use --vocab-size 6 or more (8192 by default)"
+            ));
+        }
+        if self.max_len < 3 {
+            return invalid(format!(
+                "--max-len {} leaves no room between [CLS] and [SEP]; use 3 or more",
+                self.max_len
+            ));
+        }
+        if let MlmModelConfig::Bert(bert) = &self.model {
+            if self.max_len > bert.max_position_embeddings {
+                return invalid(format!(
+                    "--max-len {} exceeds the model's {} positions",
+                    self.max_len, bert.max_position_embeddings
+                ));
+            }
+            if bert.hidden_size % bert.num_attention_heads.max(1) != 0 {
+                return invalid(format!(
+                    "--hidden {} is not a multiple of --heads {}",
+                    bert.hidden_size, bert.num_attention_heads
+                ));
+            }
+        }
+        if !(self.heldout.fraction > 0.0 && self.heldout.fraction < 1.0) {
+            return invalid(format!(
+                "the held-out fraction {} must be in (0, 1)",
+                self.heldout.fraction
+            ));
+        }
+        if self.eval_sequences == 0 {
+            return invalid("eval_sequences must be >= 1".into());
+        }
+        self.train.validate()?;
+        self.budget.validate()?;
+        Ok(())
+    }
+}

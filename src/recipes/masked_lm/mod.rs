@@ -1,0 +1,398 @@
+//! Masked-language-model pre-training, the seeds' third program done for real: a WordPiece
+//! trained on about 30 M characters of English (the npm corpora of `DATA.md`), documents packed
+//! into 128-token sequences, BERT's 15 % / 80-10-10 masking, a BERT-mini (or the seeds' LSTM
+//! toy) trained for a step or time budget with held-out masked accuracy every N steps, and
+//! fill-mask predictions at the end. The BERT run directory holds a Hugging Face
+//! `BertForMaskedLM` folder (`model/`) that `text_classification --model bert --init` fine-tunes.
+
+mod config;
+mod corpus_prep;
+mod fill_mask;
+
+use std::path::{Path, PathBuf};
+
+use burn::prelude::*;
+use serde::{Deserialize, Serialize};
+use tinderbox_data::fetch::Cache;
+use tinderbox_data::mlm::{
+    MlmBatch, MlmCollator, MlmMasker, MlmMaskingConfig, MlmStream, fixed_mlm_batches, word_pieces,
+};
+use tinderbox_heads::{BertForMaskedLm, LstmForMaskedLm, MaskedLm};
+use tinderbox_tokenize::{TextTokenizer, Tokenizer};
+use tinderbox_train::{CONFIG_FILE, RunDir, Score, StepBatch, StepTrainer, TrainTask, load_model};
+
+pub use config::{MlmModelConfig, MlmModelKind, MlmRunConfig, TokenizerChoice};
+pub use corpus_prep::{HeldOutDocuments, SPLIT_FILE, TOKENIZER_FILE};
+pub use fill_mask::{Candidate, FilledMask};
+
+use crate::Error;
+use crate::backend::{backend_name, default_device, peak_rss_bytes};
+
+/// The Hugging Face model folder inside a BERT run directory.
+pub const MODEL_FOLDER: &str = "model";
+
+/// The figures of a finished (or paused) pre-training run, written as `summary.json`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct MlmRunSummary {
+    /// `bert` or `lstm`.
+    pub model: String,
+    /// Trainable parameters.
+    pub parameters: usize,
+    /// Optimizer steps taken.
+    pub steps: usize,
+    /// The steps the schedule was laid over.
+    pub planned_steps: usize,
+    /// Training tokens per second of training-step time.
+    pub tokens_per_second: f64,
+    /// Masked-token accuracy on the held-out sequences at the last evaluation.
+    pub heldout_masked_accuracy: f64,
+    /// Mean cross-entropy of the held-out masked tokens.
+    pub heldout_loss: f64,
+    /// `exp(heldout_loss)`.
+    pub perplexity: f64,
+    /// Seconds spent in training steps (evaluations and checkpoints excluded).
+    pub train_seconds: f64,
+    /// Tokens trained on (padding included).
+    pub tokens: u64,
+    /// The tokenizer's vocabulary size.
+    pub vocab_size: usize,
+    /// Sequences in the training file.
+    pub train_sequences: usize,
+    /// Sequences in the held-out file.
+    pub heldout_sequences: usize,
+    /// Held-out documents.
+    pub heldout_documents: usize,
+    /// Whether the run reached its budget (false when it paused).
+    pub finished: bool,
+    /// Fill-mask predictions for a few held-out sentences.
+    pub fill_mask: Vec<FilledMask>,
+    /// The backend that trained.
+    pub backend: String,
+    /// Peak resident memory of the process, MiB (Linux).
+    pub peak_rss_mib: Option<f64>,
+}
+
+/// A pre-trained model of either kind.
+#[derive(Debug, Clone)]
+pub enum PretrainedMlm {
+    /// BERT.
+    Bert(BertForMaskedLm),
+    /// The LSTM toy.
+    Lstm(LstmForMaskedLm),
+}
+
+macro_rules! with_mlm {
+    ($model:expr, |$m:ident| $body:expr) => {
+        match $model {
+            PretrainedMlm::Bert($m) => $body,
+            PretrainedMlm::Lstm($m) => $body,
+        }
+    };
+}
+
+impl PretrainedMlm {
+    fn init(config: &MlmModelConfig, device: &Device) -> Result<Self, Error> {
+        Ok(match config {
+            MlmModelConfig::Bert(c) => Self::Bert(BertForMaskedLm::init(c, device)?),
+            MlmModelConfig::Lstm(c) => Self::Lstm(c.init(device)),
+        })
+    }
+
+    /// Trainable parameters.
+    pub fn parameters(&self) -> usize {
+        with_mlm!(self, |m| m.num_params())
+    }
+}
+
+/// Reads the configuration saved in a run directory.
+pub fn load_run_config(dir: &Path) -> Result<MlmRunConfig, Error> {
+    Ok(RunDir::open(dir)?.read_json(CONFIG_FILE)?)
+}
+
+/// Pre-trains as `config` says, leaving in `out`: `config.json`, `tokenizer.json`, `split.json`,
+/// the sequence files, `metrics.csv`, `curves.png`, checkpoints, `model.bpk`, for BERT a Hugging
+/// Face folder `model/`, and `summary.json`. With `resume`, continues the run in `out` (whose
+/// saved configuration the caller passes) on the same curve. `pause_after` stops after that many
+/// steps of this process, checkpointed, to be resumed later.
+pub fn pretrain(
+    config: &MlmRunConfig,
+    out: &Path,
+    resume: bool,
+    pause_after: Option<usize>,
+) -> Result<MlmRunSummary, Error> {
+    config.validate()?;
+    let mut config = config.clone();
+    if resume {
+        check_same_model(&load_run_config(out)?.model, &config.model, out)?;
+    }
+    let run = RunDir::create(out)?;
+    let cache = Cache::from_env()?;
+    println!("preparing the tokenizer and the packed sequences in {}", out.display());
+    let data = corpus_prep::prepare(&config, &run, &cache, resume)?;
+    let vocab_size = data.tokenizer.vocab_size();
+    if resume && config.model.vocab_size() != vocab_size {
+        return Err(Error::Invalid(format!(
+            "the run's model has {} tokens but its tokenizer {vocab_size}",
+            config.model.vocab_size()
+        )));
+    }
+    config.model.set_vocab_size(vocab_size);
+    run.write_json(CONFIG_FILE, &config)?;
+    println!(
+        "{} training sequences ({} tokens, {} documents), {} held-out sequences ({} documents), vocabulary {vocab_size}",
+        data.train.len(),
+        data.documents.train_tokens,
+        data.documents.train_documents,
+        data.heldout.len(),
+        data.documents.heldout.len(),
+    );
+
+    let collator = collator(&config, &data.tokenizer)?;
+    let device = default_device();
+    device.seed(config.train.seed);
+    let model = PretrainedMlm::init(&config.model, &device)?;
+    let parameters = model.parameters();
+    let mut stream = MlmStream::new(
+        data.train.clone(),
+        collator.clone(),
+        config.train.batch_size,
+        config.train.seed,
+    )?;
+    let eval_batches = fixed_mlm_batches(
+        &data.heldout,
+        &collator,
+        config.train.batch_size,
+        config.eval_sequences,
+        config.train.seed,
+        &device,
+    )?;
+    let trainer = StepTrainer::new(
+        config.train.clone(),
+        config.budget.clone(),
+        run.clone(),
+        device.clone(),
+    )?
+    .with_resume(resume)
+    .with_pause_after(pause_after);
+    let next = |n: usize, device: &Device| {
+        stream.batch(n, device).map(|batch| {
+            let [b, l] = batch.input_ids.dims();
+            StepBatch {
+                batch,
+                tokens: (b * l) as u64,
+            }
+        })
+    };
+    let (outcome, trained) = with_mlm!(model, |m| {
+        let outcome = trainer.fit(m, next, |m| score(m, &eval_batches))?;
+        let state = outcome.state.clone();
+        (
+            (state, outcome.finished),
+            PretrainedMlm::from(outcome.model),
+        )
+    });
+    let (state, finished) = outcome;
+    if let PretrainedMlm::Bert(bert) = &trained {
+        let folder = run.file(MODEL_FOLDER);
+        bert.save(&folder)?;
+        data.tokenizer.save(folder.join(TOKENIZER_FILE))?;
+    }
+    let fill_mask = with_mlm!(&trained, |m| heldout_examples(m, &data, &device))?;
+    let last = state.history.last();
+    let heldout_loss = last.and_then(|m| m.eval_loss).unwrap_or(f64::NAN);
+    let summary = MlmRunSummary {
+        model: format!("{:?}", config.model.kind()).to_lowercase(),
+        parameters,
+        steps: state.step,
+        planned_steps: state.planned_steps,
+        tokens_per_second: state.tokens as f64 / state.train_seconds.max(1e-9),
+        heldout_masked_accuracy: last.and_then(|m| m.eval_accuracy).unwrap_or(f64::NAN),
+        heldout_loss,
+        perplexity: heldout_loss.exp(),
+        train_seconds: state.train_seconds,
+        tokens: state.tokens,
+        vocab_size,
+        train_sequences: data.train.len(),
+        heldout_sequences: data.heldout.len(),
+        heldout_documents: data.documents.heldout.len(),
+        finished,
+        fill_mask,
+        backend: backend_name(&device),
+        peak_rss_mib: peak_rss_bytes().map(|b| b as f64 / (1 << 20) as f64),
+    };
+    run.write_json("summary.json", &summary)?;
+    Ok(summary)
+}
+
+/// A resumed run keeps its model: a configuration of another size is an error naming the
+/// settings that differ, not a model that the checkpoint would not fit.
+fn check_same_model(saved: &MlmModelConfig, asked: &MlmModelConfig, dir: &Path) -> Result<(), Error> {
+    let fields = |c: &MlmModelConfig| -> Vec<(&'static str, String)> {
+        match c {
+            MlmModelConfig::Bert(b) => vec![
+                ("model", "bert".into()),
+                ("layers", b.num_hidden_layers.to_string()),
+                ("hidden", b.hidden_size.to_string()),
+                ("heads", b.num_attention_heads.to_string()),
+                ("ffn", b.intermediate_size.to_string()),
+                ("positions", b.max_position_embeddings.to_string()),
+            ],
+            MlmModelConfig::Lstm(l) => vec![
+                ("model", "lstm".into()),
+                ("embedding", l.embed_dim.to_string()),
+                ("hidden", l.hidden.to_string()),
+            ],
+        }
+    };
+    let (saved, asked) = (fields(saved), fields(asked));
+    if saved == asked {
+        return Ok(());
+    }
+    let differences: Vec<String> = if saved[0] != asked[0] {
+        vec![format!("model {} (the run is {})", asked[0].1, saved[0].1)]
+    } else {
+        saved
+            .iter()
+            .zip(&asked)
+            .filter(|(s, a)| s != a)
+            .map(|((name, s), (_, a))| format!("{name} {a} (the run has {s})"))
+            .collect()
+    };
+    Err(Error::Invalid(format!(
+        "cannot resume {} as another model: {}; resume without size options, or start a new run \
+         in another directory",
+        dir.display(),
+        differences.join(", ")
+    )))
+}
+
+impl From<BertForMaskedLm> for PretrainedMlm {
+    fn from(m: BertForMaskedLm) -> Self {
+        Self::Bert(m)
+    }
+}
+
+impl From<LstmForMaskedLm> for PretrainedMlm {
+    fn from(m: LstmForMaskedLm) -> Self {
+        Self::Lstm(m)
+    }
+}
+
+/// BERT's masking for the run's tokenizer: its special tokens are never chosen.
+fn collator(config: &MlmRunConfig, tokenizer: &Tokenizer) -> Result<MlmCollator, Error> {
+    let specials = tokenizer.special_tokens();
+    let (Some(mask), Some(pad)) = (specials.mask.clone(), specials.pad.clone()) else {
+        return Err(Error::Invalid(
+            "the tokenizer has no [MASK] or [PAD] token".into(),
+        ));
+    };
+    let masking = MlmMaskingConfig {
+        whole_word: config.whole_word_masking,
+        ..MlmMaskingConfig::default()
+    };
+    let masker = MlmMasker::new(masking, tokenizer.vocab_size(), mask.id, &specials.ids())?;
+    let mut collator = MlmCollator::new(masker, pad.id);
+    if config.whole_word_masking {
+        collator.word_pieces = Some(word_pieces(tokenizer));
+    }
+    Ok(collator)
+}
+
+/// Masked-token loss and accuracy over the fixed held-out batches, weighted by masked tokens.
+fn score<M: TrainTask<Batch = MlmBatch>>(model: &M, batches: &[MlmBatch]) -> Result<Score, Error> {
+    let (mut loss, mut correct, mut count) = (0.0, 0u64, 0u64);
+    for batch in batches {
+        let output = model.forward_classification(batch.clone());
+        let n = output.targets.dims()[0] as u64;
+        let right = output
+            .output
+            .argmax(1)
+            .flatten::<1>(0, 1)
+            .equal(output.targets)
+            .int()
+            .sum()
+            .into_scalar::<i64>() as u64;
+        loss += output.loss.into_scalar::<f32>() as f64 * n as f64;
+        correct += right;
+        count += n;
+    }
+    if count == 0 {
+        return Err(Error::Invalid("the held-out batches hold no masked token".into()));
+    }
+    Ok(Score {
+        loss: loss / count as f64,
+        accuracy: correct as f64 / count as f64,
+    })
+}
+
+/// Fill-mask on three held-out sequences (from the start, a third and two thirds in).
+fn heldout_examples<M: MaskedLm>(
+    model: &M,
+    data: &corpus_prep::PreparedData,
+    device: &Device,
+) -> Result<Vec<FilledMask>, Error> {
+    let n = data.heldout.len();
+    let mut examples = Vec::new();
+    for index in [0, n / 3, 2 * n / 3] {
+        let sequence = data.heldout.get(index)?;
+        if let Some(filled) =
+            fill_mask::fill_heldout(model, &data.tokenizer, &sequence, 24, 5, device)?
+        {
+            examples.push(filled);
+        }
+    }
+    Ok(examples)
+}
+
+/// A saved run, ready for fill-mask.
+pub struct SavedMlm {
+    /// The run's configuration.
+    pub config: MlmRunConfig,
+    /// Its tokenizer.
+    pub tokenizer: Tokenizer,
+    /// The trained model.
+    pub model: PretrainedMlm,
+}
+
+impl SavedMlm {
+    /// Loads the run in `dir`: its configuration, tokenizer and final weights (`model.bpk`).
+    pub fn load(dir: &Path) -> Result<Self, Error> {
+        let config = load_run_config(dir)?;
+        let run = RunDir::open(dir)?;
+        let tokenizer = Tokenizer::from_file(run.file(TOKENIZER_FILE))?;
+        let device = default_device();
+        let model = match PretrainedMlm::init(&config.model, &device)? {
+            PretrainedMlm::Bert(m) => PretrainedMlm::Bert(load_model(&run.model_file(), m)?),
+            PretrainedMlm::Lstm(m) => PretrainedMlm::Lstm(load_model(&run.model_file(), m)?),
+        };
+        Ok(Self {
+            config,
+            tokenizer,
+            model,
+        })
+    }
+
+    /// The `top` most likely tokens at each `[MASK]` of `text`.
+    pub fn fill(&self, text: &str, top: usize) -> Result<FilledMask, Error> {
+        let device = default_device();
+        with_mlm!(&self.model, |m| fill_mask::fill_text(
+            m,
+            &self.tokenizer,
+            text,
+            self.config.max_len,
+            top,
+            &device
+        ))
+    }
+}
+
+/// The Hugging Face model folder of a pre-training run directory, or `dir` itself when it is
+/// already a model folder.
+pub fn model_folder(dir: &Path) -> PathBuf {
+    let inner = dir.join(MODEL_FOLDER);
+    if inner.join("config.json").is_file() {
+        inner
+    } else {
+        dir.to_path_buf()
+    }
+}

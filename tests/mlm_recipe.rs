@@ -1,0 +1,244 @@
+//! The pre-training program end to end on a small generated corpus: a tiny BERT and the LSTM
+//! toy learn, a paused run resumes on the same curve, fill-mask reads the saved run, the BERT
+//! folder fine-tunes in text classification, and bad input is a clear error.
+
+use std::path::Path;
+
+use tinderbox::data::text::TextSource;
+use tinderbox::recipes::masked_lm::{
+    MlmModelConfig, MlmModelKind, MlmRunConfig, SavedMlm, TokenizerChoice, load_run_config,
+    pretrain,
+};
+use tinderbox::recipes::text_classification::{
+    BertEncoderConfig, TextEncoderConfig, TextModel, TextRunConfig, train_and_test,
+};
+
+/// `n` documents of patterned sentences: "the red whale swims near the ship ." and so on, so
+/// that a masked word is guessable from its neighbours.
+fn corpus(dir: &Path, n: usize) {
+    std::fs::create_dir_all(dir).unwrap();
+    let colours = ["red", "blue", "green", "grey"];
+    let animals = ["whale", "shark", "gull", "seal"];
+    let verbs = ["swims", "dives", "sleeps", "hunts"];
+    for d in 0..n {
+        let text: String = (0..6)
+            .map(|s| {
+                let k = d * 7 + s * 3;
+                format!(
+                    "the {} {} {} near the ship .\n",
+                    colours[k % 4],
+                    animals[(k / 4) % 4],
+                    verbs[(k / 4) % 4]
+                )
+            })
+            .collect();
+        std::fs::write(dir.join(format!("doc{d:03}.txt")), text).unwrap();
+    }
+}
+
+fn tiny(kind: MlmModelKind, corpus: &Path, steps: usize) -> MlmRunConfig {
+    let mut config = MlmRunConfig::new(kind);
+    match &mut config.model {
+        MlmModelConfig::Bert(bert) => {
+            bert.num_hidden_layers = 1;
+            bert.hidden_size = 32;
+            bert.num_attention_heads = 2;
+            bert.intermediate_size = 64;
+            bert.max_position_embeddings = 32;
+        }
+        MlmModelConfig::Lstm(lstm) => {
+            lstm.embed_dim = 16;
+            lstm.hidden = 16;
+        }
+    }
+    config.corpus = Some(corpus.to_path_buf());
+    config.tokenizer = TokenizerChoice::Train { vocab_size: 80 };
+    config.max_len = 24;
+    config.heldout.fraction = 0.1;
+    config.eval_sequences = 16;
+    config.train.batch_size = 8;
+    config.train.lr = 1e-2;
+    config.budget.max_steps = Some(steps);
+    config.budget.max_minutes = None;
+    config.budget.eval_every = 5;
+    config.train.lr = 3e-3;
+    config.budget.checkpoint_every = 5;
+    config
+}
+
+#[test]
+fn a_tiny_bert_learns_pauses_resumes_fills_and_fine_tunes() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("corpus");
+    corpus(&data, 120);
+    let config = tiny(MlmModelKind::Bert, &data, 200);
+
+    let whole = dir.path().join("whole");
+    let a = pretrain(&config, &whole, false, None).unwrap();
+    assert!(a.finished);
+    assert_eq!((a.steps, a.planned_steps), (200, 200));
+    assert_eq!(a.model, "bert");
+    assert!(a.heldout_documents >= 3 && a.heldout_sequences >= a.heldout_documents);
+    assert!((a.perplexity - a.heldout_loss.exp()).abs() < 1e-9);
+    assert_eq!(a.tokens, 200 * 8 * 24);
+    // Uniform guessing scores ln(80) = 4.38 and 1/75; the model learns at least the word
+    // frequencies (a model this small needs far more steps to get past them).
+    assert!(a.heldout_loss < 0.7 * (a.vocab_size as f64).ln(), "{a:?}");
+    assert!(a.heldout_masked_accuracy > 0.15, "{a:?}");
+    assert!(!a.fill_mask.is_empty());
+    for f in &a.fill_mask {
+        assert!(f.text.contains("[MASK]") && f.truth.is_some(), "{f:?}");
+        assert_eq!(f.candidates[0].len(), 5);
+    }
+    for file in [
+        "config.json",
+        "tokenizer.json",
+        "split.json",
+        "train.seq",
+        "heldout.seq",
+        "metrics.csv",
+        "curves.png",
+        "model.bpk",
+        "summary.json",
+        "model/config.json",
+        "model/model.safetensors",
+        "model/tokenizer.json",
+    ] {
+        assert!(whole.join(file).is_file(), "{file} missing");
+    }
+    let csv = std::fs::read_to_string(whole.join("metrics.csv")).unwrap();
+    assert_eq!(csv.lines().count(), 1 + 40, "{csv}");
+    let saved = load_run_config(&whole).unwrap();
+    assert_eq!(saved.model.vocab_size(), a.vocab_size);
+
+    // Paused after 12 steps, resumed: the same curve and the same end. (With the first run's
+    // tokenizer: `tokenizers`' trainer numbers tokens in hash-map order, so two trainings on
+    // the same text may differ.)
+    let mut config = config;
+    config.tokenizer = TokenizerChoice::File {
+        path: whole.join("tokenizer.json"),
+    };
+    let split = dir.path().join("split");
+    let paused = pretrain(&config, &split, false, Some(12)).unwrap();
+    assert!(!paused.finished);
+    assert_eq!(paused.steps, 12);
+    let b = pretrain(&load_run_config(&split).unwrap(), &split, true, None).unwrap();
+    assert_eq!(b.steps, 200);
+    // The same steps, tokens and learning rates; losses agree to what flex's multi-threaded
+    // sums leave (about 1e-5 after 200 steps here; the steps before the pause are bitwise
+    // checkpoint reloads).
+    let curve = |dir: &Path| -> Vec<Vec<f64>> {
+        std::fs::read_to_string(dir.join("metrics.csv"))
+            .unwrap()
+            .lines()
+            .skip(1)
+            .map(|l| l.split(',').map(|v| v.parse().unwrap()).collect())
+            .collect()
+    };
+    let (x, y) = (curve(&whole), curve(&split));
+    assert_eq!(x.len(), y.len());
+    for (r, s) in x.iter().zip(&y) {
+        assert_eq!((r[0], r[6], r[7]), (s[0], s[6], s[7]), "step, lr, tokens");
+        for col in [1, 3] {
+            assert!((r[col] - s[col]).abs() < 1e-3, "{r:?} vs {s:?}");
+        }
+    }
+    assert!((b.heldout_loss - a.heldout_loss).abs() < 1e-3);
+
+    // Resuming as another model size is refused, naming the difference.
+    let mut bigger = load_run_config(&split).unwrap();
+    if let MlmModelConfig::Bert(bert) = &mut bigger.model {
+        bert.num_hidden_layers = 2;
+    }
+    let err = pretrain(&bigger, &split, true, None).unwrap_err().to_string();
+    assert!(err.contains("layers 2 (the run has 1)"), "{err}");
+
+    // Fill-mask from the saved run; text without [MASK] is an error.
+    let run = SavedMlm::load(&whole).unwrap();
+    let filled = run.fill("the red [MASK] swims near the ship .", 3).unwrap();
+    assert_eq!(filled.candidates.len(), 1);
+    assert_eq!(filled.candidates[0].len(), 3);
+    let p: Vec<f64> = filled.candidates[0].iter().map(|c| c.probability).collect();
+    assert!(p.windows(2).all(|w| w[0] >= w[1]) && p[0] <= 1.0, "{p:?}");
+    let err = run.fill("no mask here", 3).unwrap_err().to_string();
+    assert!(err.contains("has no [MASK]"), "{err}");
+
+    // The BERT folder fine-tunes in text classification, with the run's tokenizer.
+    let texts = dir.path().join("texts");
+    for (class, word) in [("sea", "whale"), ("air", "gull")] {
+        std::fs::create_dir_all(texts.join(class)).unwrap();
+        for i in 0..20 {
+            let text = format!("the {} {word} swims near the ship .", ["red", "blue"][i % 2]);
+            std::fs::write(texts.join(class).join(format!("{i}.txt")), text).unwrap();
+        }
+    }
+    let mut text = TextRunConfig::for_model(TextSource::Folder { path: texts }, TextModel::Bert);
+    text.encoder = TextEncoderConfig::Bert(BertEncoderConfig::from_run(&whole).unwrap());
+    text.train.epochs = 2;
+    text.train.batch_size = 8;
+    text.train.lr = 1e-2;
+    let tuned = train_and_test(&text, &dir.path().join("tuned"), false).unwrap();
+    assert_eq!(tuned.model, "bert");
+    let tokenizer = std::fs::read(dir.path().join("tuned/tokenizer.json")).unwrap();
+    assert_eq!(tokenizer, std::fs::read(whole.join("tokenizer.json")).unwrap());
+}
+
+#[test]
+fn the_lstm_toy_trains_and_fills() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("corpus");
+    corpus(&data, 60);
+    let out = dir.path().join("lstm");
+    let summary = pretrain(&tiny(MlmModelKind::Lstm, &data, 10), &out, false, None).unwrap();
+    assert_eq!((summary.model.as_str(), summary.steps), ("lstm", 10));
+    assert!(summary.heldout_loss.is_finite());
+    assert!(!out.join("model").exists(), "no Hugging Face folder for the LSTM");
+    let filled = SavedMlm::load(&out)
+        .unwrap()
+        .fill("the [MASK] whale swims [MASK] the ship .", 2)
+        .unwrap();
+    assert_eq!(filled.candidates.len(), 2);
+}
+
+#[test]
+fn bad_corpora_and_settings_are_clear_errors() {
+    let dir = tempfile::tempdir().unwrap();
+    let run = |config: &MlmRunConfig, name: &str| {
+        pretrain(config, &dir.path().join(name), false, None)
+            .unwrap_err()
+            .to_string()
+    };
+    let missing = tiny(MlmModelKind::Bert, &dir.path().join("nowhere"), 2);
+    let err = run(&missing, "a");
+    assert!(err.contains("nowhere"), "{err}");
+
+    let empty = dir.path().join("empty");
+    std::fs::create_dir_all(&empty).unwrap();
+    std::fs::write(empty.join("blank.txt"), "   \n\n").unwrap();
+    let err = run(&tiny(MlmModelKind::Bert, &empty, 2), "b");
+    assert!(err.to_lowercase().contains("no text") || err.contains("empty"), "{err}");
+
+    // One document cannot be split into training and held-out text.
+    let one = dir.path().join("one");
+    corpus(&one, 1);
+    let err = run(&tiny(MlmModelKind::Bert, &one, 2), "c");
+    assert!(err.contains("from 1 documents"), "{err}");
+
+    let data = dir.path().join("corpus");
+    corpus(&data, 30);
+    let mut small_vocab = tiny(MlmModelKind::Bert, &data, 2);
+    small_vocab.tokenizer = TokenizerChoice::Train { vocab_size: 5 };
+    let err = run(&small_vocab, "d");
+    assert!(err.contains("5 special tokens"), "{err}");
+
+    let mut long = tiny(MlmModelKind::Bert, &data, 2);
+    long.max_len = 64;
+    let err = run(&long, "e");
+    assert!(err.contains("exceeds the model's 32 positions"), "{err}");
+
+    let err = SavedMlm::load(&dir.path().join("never-ran"))
+        .err()
+        .unwrap()
+        .to_string();
+    assert!(err.contains("never-ran"), "{err}");
+}
