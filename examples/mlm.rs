@@ -29,7 +29,10 @@ use tinderbox::train::LrSchedule;
 static ALLOCATOR: tinderbox::backend::Allocator = tinderbox::backend::Allocator;
 
 #[derive(Parser, Debug)]
-#[command(about = "Pre-train a masked language model on English text and fill in [MASK]s", version)]
+#[command(
+    about = "Pre-train a masked language model on English text and fill in [MASK]s",
+    version
+)]
 struct Args {
     /// bert (BertForMaskedLM) or lstm (the seeds' embedding 256 + LSTM 128 toy).
     #[arg(long, default_value = "bert")]
@@ -46,6 +49,9 @@ struct Args {
     /// Feed-forward size [default: 4 x hidden].
     #[arg(long, value_parser = clap::value_parser!(u64).range(1..))]
     ffn: Option<u64>,
+    /// Dropout of BERT's hidden states and attention probabilities [default: 0.1, BERT's].
+    #[arg(long, value_parser = probability)]
+    dropout: Option<f64>,
     /// Tokens per packed sequence, [CLS] and [SEP] included.
     #[arg(long, default_value_t = 128, value_parser = clap::value_parser!(u64).range(3..))]
     max_len: u64,
@@ -115,6 +121,13 @@ fn positive(s: &str) -> Result<f64, String> {
     }
 }
 
+fn probability(s: &str) -> Result<f64, String> {
+    match s.parse::<f64>() {
+        Ok(v) if (0.0..1.0).contains(&v) => Ok(v),
+        _ => Err(format!("{s} is not a probability in [0, 1)")),
+    }
+}
+
 fn main() -> ExitCode {
     tinderbox::backend::keep_freed_memory();
     match run(Args::parse()) {
@@ -149,7 +162,11 @@ fn run(args: Args) -> Result<(), tinderbox::Error> {
     println!(
         "{} steps{}, {:.0} tokens/s, held-out masked accuracy {:.4}, loss {:.4}, perplexity {:.1} ({:.0} s of training, backend {})",
         summary.steps,
-        if summary.finished { "" } else { " (paused: --resume continues)" },
+        if summary.finished {
+            ""
+        } else {
+            " (paused: --resume continues)"
+        },
         summary.tokens_per_second,
         summary.heldout_masked_accuracy,
         summary.heldout_loss,
@@ -184,6 +201,10 @@ fn config_from(args: &Args) -> MlmRunConfig {
     apply_size_flags(args, &mut config.model);
     if let MlmModelConfig::Bert(bert) = &mut config.model {
         bert.max_position_embeddings = bert.max_position_embeddings.max(args.max_len as usize);
+        if let Some(p) = args.dropout {
+            bert.hidden_dropout_prob = p;
+            bert.attention_probs_dropout_prob = p;
+        }
     }
     config.corpus = args.corpus.clone();
     config.tokenizer = match &args.tokenizer {

@@ -150,7 +150,9 @@ fn a_tiny_bert_learns_pauses_resumes_fills_and_fine_tunes() {
     if let MlmModelConfig::Bert(bert) = &mut bigger.model {
         bert.num_hidden_layers = 2;
     }
-    let err = pretrain(&bigger, &split, true, None).unwrap_err().to_string();
+    let err = pretrain(&bigger, &split, true, None)
+        .unwrap_err()
+        .to_string();
     assert!(err.contains("layers 2 (the run has 1)"), "{err}");
 
     // Fill-mask from the saved run; text without [MASK] is an error.
@@ -168,7 +170,10 @@ fn a_tiny_bert_learns_pauses_resumes_fills_and_fine_tunes() {
     for (class, word) in [("sea", "whale"), ("air", "gull")] {
         std::fs::create_dir_all(texts.join(class)).unwrap();
         for i in 0..20 {
-            let text = format!("the {} {word} swims near the ship .", ["red", "blue"][i % 2]);
+            let text = format!(
+                "the {} {word} swims near the ship .",
+                ["red", "blue"][i % 2]
+            );
             std::fs::write(texts.join(class).join(format!("{i}.txt")), text).unwrap();
         }
     }
@@ -180,7 +185,10 @@ fn a_tiny_bert_learns_pauses_resumes_fills_and_fine_tunes() {
     let tuned = train_and_test(&text, &dir.path().join("tuned"), false).unwrap();
     assert_eq!(tuned.model, "bert");
     let tokenizer = std::fs::read(dir.path().join("tuned/tokenizer.json")).unwrap();
-    assert_eq!(tokenizer, std::fs::read(whole.join("tokenizer.json")).unwrap());
+    assert_eq!(
+        tokenizer,
+        std::fs::read(whole.join("tokenizer.json")).unwrap()
+    );
 }
 
 #[test]
@@ -192,7 +200,10 @@ fn the_lstm_toy_trains_and_fills() {
     let summary = pretrain(&tiny(MlmModelKind::Lstm, &data, 10), &out, false, None).unwrap();
     assert_eq!((summary.model.as_str(), summary.steps), ("lstm", 10));
     assert!(summary.heldout_loss.is_finite());
-    assert!(!out.join("model").exists(), "no Hugging Face folder for the LSTM");
+    assert!(
+        !out.join("model").exists(),
+        "no Hugging Face folder for the LSTM"
+    );
     let filled = SavedMlm::load(&out)
         .unwrap()
         .fill("the [MASK] whale swims [MASK] the ship .", 2)
@@ -216,7 +227,10 @@ fn bad_corpora_and_settings_are_clear_errors() {
     std::fs::create_dir_all(&empty).unwrap();
     std::fs::write(empty.join("blank.txt"), "   \n\n").unwrap();
     let err = run(&tiny(MlmModelKind::Bert, &empty, 2), "b");
-    assert!(err.to_lowercase().contains("no text") || err.contains("empty"), "{err}");
+    assert!(
+        err.to_lowercase().contains("no text") || err.contains("empty"),
+        "{err}"
+    );
 
     // One document cannot be split into training and held-out text.
     let one = dir.path().join("one");

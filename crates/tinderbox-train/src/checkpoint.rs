@@ -142,7 +142,13 @@ impl Checkpoints {
         };
         let mut epochs: Vec<usize> = entries
             .filter_map(|e| e.ok())
-            .filter_map(|e| e.file_name().to_str()?.strip_prefix(self.prefix)?.parse().ok())
+            .filter_map(|e| {
+                e.file_name()
+                    .to_str()?
+                    .strip_prefix(self.prefix)?
+                    .parse()
+                    .ok()
+            })
             .collect();
         epochs.sort_unstable();
         Ok(epochs)

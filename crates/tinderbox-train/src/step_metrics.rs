@@ -31,8 +31,7 @@ impl StepMetrics {
 }
 
 /// The header of a step-based run's `metrics.csv`.
-pub const STEP_CSV_HEADER: &str =
-    "step,train_loss,train_accuracy,eval_loss,eval_accuracy,eval_perplexity,lr,tokens,train_seconds";
+pub const STEP_CSV_HEADER: &str = "step,train_loss,train_accuracy,eval_loss,eval_accuracy,eval_perplexity,lr,tokens,train_seconds";
 
 /// Renders the history as CSV, one row per evaluation point; missing values are empty.
 pub fn to_step_csv(history: &[StepMetrics]) -> String {

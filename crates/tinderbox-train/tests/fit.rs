@@ -455,7 +455,10 @@ fn step_budgets_and_bad_batches_are_errors() {
         .fit(Toy::new(&device, 1.0), failing, held_out)
         .unwrap_err()
         .to_string();
-    assert!(err.contains("batch 2") && err.contains("truncated"), "{err}");
+    assert!(
+        err.contains("batch 2") && err.contains("truncated"),
+        "{err}"
+    );
     // The steps before the failure were checkpointed.
     let kept = tinderbox_train::Checkpoints::by_step(dir.path().join("checkpoints"))
         .epochs()

@@ -49,9 +49,14 @@ pub fn prepare(
     resume: bool,
 ) -> Result<PreparedData, Error> {
     let reuse = resume
-        && [TOKENIZER_FILE, TRAIN_SEQUENCES, HELDOUT_SEQUENCES, SPLIT_FILE]
-            .iter()
-            .all(|f| run.file(f).is_file());
+        && [
+            TOKENIZER_FILE,
+            TRAIN_SEQUENCES,
+            HELDOUT_SEQUENCES,
+            SPLIT_FILE,
+        ]
+        .iter()
+        .all(|f| run.file(f).is_file());
     if reuse {
         let documents: HeldOutDocuments = run.read_json(SPLIT_FILE)?;
         return Ok(PreparedData {

@@ -90,7 +90,10 @@ pub fn predict<M: MaskedLm>(
     );
     let pad = Tensor::<2, Bool>::from_data(TensorData::new(vec![false; len], [1, len]), device);
     let at = Tensor::<1, Int>::from_data(
-        TensorData::new(positions.iter().map(|&p| p as i64).collect(), [positions.len()]),
+        TensorData::new(
+            positions.iter().map(|&p| p as i64).collect(),
+            [positions.len()],
+        ),
         device,
     );
     let probabilities = softmax(model.logits_at(input, pad, at), 1);
@@ -151,7 +154,13 @@ pub fn fill_heldout<M: MaskedLm>(
     };
     let middle = inner.len() / 2;
     let Some(chosen) = (0..inner.len())
-        .map(|d| if d % 2 == 0 { middle + d / 2 } else { middle.wrapping_sub(d / 2 + 1) })
+        .map(|d| {
+            if d % 2 == 0 {
+                middle + d / 2
+            } else {
+                middle.wrapping_sub(d / 2 + 1)
+            }
+        })
         .filter(|&i| i < inner.len())
         .find(|&i| word(i))
     else {

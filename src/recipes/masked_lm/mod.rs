@@ -73,6 +73,8 @@ pub struct MlmRunSummary {
 }
 
 /// A pre-trained model of either kind.
+// Boxing the larger variant would save a kilobyte on a value that exists once per program.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone)]
 pub enum PretrainedMlm {
     /// BERT.
@@ -127,7 +129,10 @@ pub fn pretrain(
     }
     let run = RunDir::create(out)?;
     let cache = Cache::from_env()?;
-    println!("preparing the tokenizer and the packed sequences in {}", out.display());
+    println!(
+        "preparing the tokenizer and the packed sequences in {}",
+        out.display()
+    );
     let data = corpus_prep::prepare(&config, &run, &cache, resume)?;
     let vocab_size = data.tokenizer.vocab_size();
     if resume && config.model.vocab_size() != vocab_size {
@@ -226,7 +231,11 @@ pub fn pretrain(
 
 /// A resumed run keeps its model: a configuration of another size is an error naming the
 /// settings that differ, not a model that the checkpoint would not fit.
-fn check_same_model(saved: &MlmModelConfig, asked: &MlmModelConfig, dir: &Path) -> Result<(), Error> {
+fn check_same_model(
+    saved: &MlmModelConfig,
+    asked: &MlmModelConfig,
+    dir: &Path,
+) -> Result<(), Error> {
     let fields = |c: &MlmModelConfig| -> Vec<(&'static str, String)> {
         match c {
             MlmModelConfig::Bert(b) => vec![
@@ -317,7 +326,9 @@ fn score<M: TrainTask<Batch = MlmBatch>>(model: &M, batches: &[MlmBatch]) -> Res
         count += n;
     }
     if count == 0 {
-        return Err(Error::Invalid("the held-out batches hold no masked token".into()));
+        return Err(Error::Invalid(
+            "the held-out batches hold no masked token".into(),
+        ));
     }
     Ok(Score {
         loss: loss / count as f64,

@@ -176,9 +176,9 @@ impl MlmCollator {
         while end % len > 0 && is_piece(end) {
             end += 1;
         }
-        for at in start..end {
-            labels.push(ids[at]);
-            ids[at] = i64::from(self.masker.mask_id());
+        for (at, id) in ids.iter_mut().enumerate().take(end).skip(start) {
+            labels.push(*id);
+            *id = i64::from(self.masker.mask_id());
             positions.push(at as i64);
         }
         Ok(())
@@ -285,23 +285,48 @@ mod tests {
         let masker = MlmMasker::new(config, vocab, mask, &[0, 1, 2, 3]).unwrap();
         let mut collator = MlmCollator::new(masker, 0);
         let ids = tokenizer
-            .encode_batch(&["unbelievable whales"], &tinderbox_tokenize::EncodeOptions::default())
+            .encode_batch(
+                &["unbelievable whales"],
+                &tinderbox_tokenize::EncodeOptions::default(),
+            )
             .unwrap()
             .ids
             .remove(0);
-        assert!(ids.iter().any(|&id| pieces[id as usize]), "no ## piece in {ids:?}");
+        assert!(
+            ids.iter().any(|&id| pieces[id as usize]),
+            "no ## piece in {ids:?}"
+        );
         // Without the word pieces, whole-word masking cannot know the words.
-        assert!(collator.collate(&[ids.clone()], &mut StdRng::seed_from_u64(0), &Device::default()).is_err());
+        assert!(
+            collator
+                .collate(
+                    std::slice::from_ref(&ids),
+                    &mut StdRng::seed_from_u64(0),
+                    &Device::default()
+                )
+                .is_err()
+        );
         collator.word_pieces = Some(pieces.clone());
         for seed in 0..20 {
             let batch = collator
-                .collate(&[ids.clone()], &mut StdRng::seed_from_u64(seed), &Device::default())
+                .collate(
+                    std::slice::from_ref(&ids),
+                    &mut StdRng::seed_from_u64(seed),
+                    &Device::default(),
+                )
                 .unwrap();
-            let chosen: Vec<usize> = ints(batch.masked_positions).iter().map(|&p| p as usize).collect();
+            let chosen: Vec<usize> = ints(batch.masked_positions)
+                .iter()
+                .map(|&p| p as usize)
+                .collect();
             // A piece is chosen exactly when the token that starts its word is.
             for (i, id) in ids.iter().enumerate().skip(1) {
                 if pieces[*id as usize] {
-                    assert_eq!(chosen.contains(&i), chosen.contains(&(i - 1)), "seed {seed}: {chosen:?}");
+                    assert_eq!(
+                        chosen.contains(&i),
+                        chosen.contains(&(i - 1)),
+                        "seed {seed}: {chosen:?}"
+                    );
                 }
             }
         }

@@ -225,7 +225,10 @@ pub fn strip_brown_tags(tagged: &str) -> String {
 /// A user file's id: its path inside the corpus folder (its name for a single file), so that
 /// the held-out split does not depend on where the corpus lies.
 fn document_id(root: &Path, file: &Path) -> String {
-    let relative = file.strip_prefix(root).ok().filter(|p| !p.as_os_str().is_empty());
+    let relative = file
+        .strip_prefix(root)
+        .ok()
+        .filter(|p| !p.as_os_str().is_empty());
     let name = relative.or_else(|| file.file_name().map(Path::new));
     name.unwrap_or(file).to_string_lossy().replace('\\', "/")
 }

@@ -177,7 +177,10 @@ mod tests {
         let mut tokens = 0;
         for i in 0..packed.train.len() {
             let s = packed.train.get(i).unwrap();
-            assert!(s.len() <= 16 && s[0] == cls && s[s.len() - 1] == sep, "{s:?}");
+            assert!(
+                s.len() <= 16 && s[0] == cls && s[s.len() - 1] == sep,
+                "{s:?}"
+            );
             assert!(!s[1..s.len() - 1].contains(&cls));
             tokens += s.len() as u64;
         }

@@ -146,9 +146,13 @@ impl SequenceFile {
         file.read_exact(&mut header)
             .map_err(|_| corrupt("shorter than the header: not a sequence file".into()))?;
         if &header[..8] != MAGIC {
-            return Err(corrupt("not a tinderbox sequence file (wrong magic)".into()));
+            return Err(corrupt(
+                "not a tinderbox sequence file (wrong magic)".into(),
+            ));
         }
-        let word = |at: usize| u32::from_le_bytes([header[at], header[at + 1], header[at + 2], header[at + 3]]);
+        let word = |at: usize| {
+            u32::from_le_bytes([header[at], header[at + 1], header[at + 2], header[at + 3]])
+        };
         let max_len = word(8) as usize;
         let count = u64::from(word(16)) | u64::from(word(20)) << 32;
         let record = 4 * (max_len as u64 + 1);
@@ -277,7 +281,10 @@ mod tests {
         assert!(w.push(&[]).is_err());
         assert!(w.push(&[1, 2, 3]).is_err());
         drop(w);
-        assert!(!dir.path().join("s.seq").exists(), "an unfinished writer leaves nothing");
+        assert!(
+            !dir.path().join("s.seq").exists(),
+            "an unfinished writer leaves nothing"
+        );
 
         let file = write(dir.path(), &[&[1, 2], &[3]]);
         let path = file.path().to_path_buf();
@@ -293,7 +300,11 @@ mod tests {
         let mut corrupt = bytes.clone();
         corrupt[HEADER as usize] = 9; // record 0 claims 9 ids
         std::fs::write(&path, &corrupt).unwrap();
-        let err = SequenceFile::open(&path).unwrap().get(0).unwrap_err().to_string();
+        let err = SequenceFile::open(&path)
+            .unwrap()
+            .get(0)
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("corrupt"), "{err}");
     }
 }

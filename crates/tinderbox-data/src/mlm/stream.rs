@@ -192,7 +192,10 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let device = Device::default();
         let f = file(dir.path(), 10);
-        let masked = MlmCollator::new(MlmMasker::new(MlmMaskingConfig::default(), 200, 3, &[0, 1, 2]).unwrap(), 0);
+        let masked = MlmCollator::new(
+            MlmMasker::new(MlmMaskingConfig::default(), 200, 3, &[0, 1, 2]).unwrap(),
+            0,
+        );
         let a = fixed_mlm_batches(&f, &masked, 4, 7, 1, &device).unwrap();
         let b = fixed_mlm_batches(&f, &masked, 4, 7, 1, &device).unwrap();
         assert_eq!(a.len(), 2);
