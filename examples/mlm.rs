@@ -50,7 +50,7 @@ struct Args {
     #[arg(long, value_parser = clap::value_parser!(u64).range(1..))]
     ffn: Option<u64>,
     /// Dropout of BERT's hidden states and attention probabilities [default: 0.1, BERT's].
-    #[arg(long, value_parser = probability)]
+    #[arg(long, value_parser = tinderbox::cli::fraction)]
     dropout: Option<f64>,
     /// Tokens per packed sequence, [CLS] and [SEP] included.
     #[arg(long, default_value_t = 128, value_parser = clap::value_parser!(u64).range(3..))]
@@ -59,7 +59,7 @@ struct Args {
     #[arg(long, default_value_t = 32, value_parser = clap::value_parser!(u64).range(1..))]
     batch_size: u64,
     /// Peak learning rate (AdamW).
-    #[arg(long, default_value_t = 5e-4, value_parser = positive)]
+    #[arg(long, default_value_t = 5e-4, value_parser = tinderbox::cli::positive)]
     lr: f64,
     /// Warm-up steps [default: 5 % of the planned steps].
     #[arg(long)]
@@ -68,7 +68,7 @@ struct Args {
     #[arg(long, value_parser = clap::value_parser!(u64).range(1..))]
     max_steps: Option<u64>,
     /// Minutes of training steps [default: 30 unless --max-steps is given].
-    #[arg(long, value_parser = positive)]
+    #[arg(long, value_parser = tinderbox::cli::positive)]
     max_minutes: Option<f64>,
     /// Evaluate on the held-out sequences every N steps.
     #[arg(long, default_value_t = 100, value_parser = clap::value_parser!(u64).range(1..))]
@@ -112,20 +112,6 @@ struct Args {
     /// Candidates shown per [MASK].
     #[arg(long, default_value_t = 5, value_parser = clap::value_parser!(u64).range(1..))]
     top: u64,
-}
-
-fn positive(s: &str) -> Result<f64, String> {
-    match s.parse::<f64>() {
-        Ok(v) if v > 0.0 && v.is_finite() => Ok(v),
-        _ => Err(format!("{s} is not a positive number")),
-    }
-}
-
-fn probability(s: &str) -> Result<f64, String> {
-    match s.parse::<f64>() {
-        Ok(v) if (0.0..1.0).contains(&v) => Ok(v),
-        _ => Err(format!("{s} is not a probability in [0, 1)")),
-    }
 }
 
 fn main() -> ExitCode {

@@ -177,7 +177,8 @@ pub fn text_source(
     })
 }
 
-fn positive(s: &str) -> Result<f64, String> {
+/// clap value parser: a finite number > 0.
+pub fn positive(s: &str) -> Result<f64, String> {
     match s.parse::<f64>() {
         Ok(v) if v > 0.0 && v.is_finite() => Ok(v),
         _ => Err(format!("{s} is not a positive number")),
@@ -191,7 +192,8 @@ fn non_negative(s: &str) -> Result<f64, String> {
     }
 }
 
-fn fraction(s: &str) -> Result<f64, String> {
+/// clap value parser: a number in [0, 1).
+pub fn fraction(s: &str) -> Result<f64, String> {
     match s.parse::<f64>() {
         Ok(v) if (0.0..1.0).contains(&v) => Ok(v),
         _ => Err(format!("{s} is not a fraction in [0, 1)")),

@@ -43,6 +43,10 @@ pub struct TrainState {
     pub seed: u64,
 }
 
+/// Where a run starts: the resumed checkpoint's number and loop state (if any), the model and the
+/// optimizer.
+pub(crate) type Start<M, S> = (Option<(usize, S)>, M, ModuleOptimizer);
+
 /// The checkpoints of a run, numbered by epoch (`epoch-3/`) or by optimizer step (`step-500/`).
 #[derive(Debug, Clone)]
 pub struct Checkpoints {
@@ -184,6 +188,33 @@ impl Checkpoints {
             reason: e.to_string(),
         })?;
         Ok(optim.load_record(record))
+    }
+
+    /// Where a run starts. With `resume`, the latest checkpoint's number and loop state, with its
+    /// weights loaded into `model` and its optimizer state into `optim` (`None` when there is no
+    /// checkpoint yet); without, a fresh start: old checkpoints are removed.
+    pub(crate) fn start<M: Module, S: DeserializeOwned>(
+        &self,
+        resume: bool,
+        model: M,
+        optim: ModuleOptimizer,
+    ) -> Result<Start<M, S>> {
+        match (resume, self.latest()?) {
+            (true, Some(number)) => {
+                let state = self.state_numbered(number)?;
+                let model = self.load_model(number, model)?;
+                let optim = self.load_optimizer(number, optim)?;
+                Ok((Some((number, state)), model, optim))
+            }
+            (true, None) => Ok((None, model, optim)),
+            (false, _) => {
+                if self.dir.exists() {
+                    std::fs::remove_dir_all(&self.dir)
+                        .map_err(|e| TrainError::io("clearing old checkpoints", &self.dir, e))?;
+                }
+                Ok((None, model, optim))
+            }
+        }
     }
 
     /// Deletes all but the `keep` most recent checkpoints and `protect` (the best epoch).

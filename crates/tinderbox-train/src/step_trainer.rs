@@ -206,29 +206,16 @@ impl StepTrainer {
         let train_device = self.device.clone().autodiff();
         let checkpoints = Checkpoints::by_step(self.run.checkpoints_dir());
         self.run.remove_temporaries()?;
-        let mut optim = cfg.optimizer.init();
-        let mut model = model;
-        let mut state = StepState {
-            seed: cfg.seed,
-            ..Default::default()
-        };
-        let mut resumed_at = None;
-        match (self.resume, checkpoints.latest()?) {
-            (true, Some(step)) => {
-                state = checkpoints.state_numbered(step)?;
-                model = checkpoints.load_model(step, model)?;
-                optim = checkpoints.load_optimizer(step, optim)?;
-                resumed_at = Some(step);
-            }
-            (true, None) => {}
-            (false, _) => {
-                let dir = self.run.checkpoints_dir();
-                if dir.exists() {
-                    std::fs::remove_dir_all(&dir)
-                        .map_err(|e| TrainError::io("clearing old checkpoints", &dir, e))?;
-                }
-            }
-        }
+        let (resumed, model, mut optim) =
+            checkpoints.start::<_, StepState>(self.resume, model, cfg.optimizer.init())?;
+        let resumed_at = resumed.as_ref().map(|(step, _)| *step);
+        let mut state = resumed.map_or_else(
+            || StepState {
+                seed: cfg.seed,
+                ..Default::default()
+            },
+            |(_, state)| state,
+        );
         let mut model = model.fork(&train_device).train();
         let mut draw = |n: usize| {
             next(n, &train_device).map_err(|e| TrainError::StepData {

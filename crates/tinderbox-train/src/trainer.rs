@@ -161,29 +161,16 @@ impl Trainer {
         let checkpoints = Checkpoints::new(self.run.checkpoints_dir());
         // A run killed mid-write leaves temporary files; only one process trains in a run.
         self.run.remove_temporaries()?;
-        let mut optim = cfg.optimizer.init();
-        let mut model = model;
-        let mut state = TrainState {
-            seed: cfg.seed,
-            ..Default::default()
-        };
-        let mut resumed_after = None;
-        match (self.resume, checkpoints.latest()?) {
-            (true, Some(epoch)) => {
-                state = checkpoints.state(epoch)?;
-                model = checkpoints.load_model(epoch, model)?;
-                optim = checkpoints.load_optimizer(epoch, optim)?;
-                resumed_after = Some(epoch);
-            }
-            (true, None) => {}
-            (false, _) => {
-                let dir = self.run.checkpoints_dir();
-                if dir.exists() {
-                    std::fs::remove_dir_all(&dir)
-                        .map_err(|e| TrainError::io("clearing old checkpoints", &dir, e))?;
-                }
-            }
-        }
+        let (resumed, model, mut optim) =
+            checkpoints.start::<_, TrainState>(self.resume, model, cfg.optimizer.init())?;
+        let resumed_after = resumed.as_ref().map(|(epoch, _)| *epoch);
+        let mut state = resumed.map_or_else(
+            || TrainState {
+                seed: cfg.seed,
+                ..Default::default()
+            },
+            |(_, state)| state,
+        );
         // `train()` puts the parameters on the autodiff device and marks them as requiring
         // gradients, whether the model was built on a plain device or came out of `valid()`.
         let mut model = model.fork(&train_device).train();
