@@ -61,4 +61,4 @@ pub use schedule::{LrSchedule, ScheduleSpan};
 pub use step_metrics::{STEP_CSV_HEADER, StepMetrics, to_step_csv};
 pub use step_trainer::{Score, StepBatch, StepBudget, StepOutcome, StepState, StepTrainer};
 pub use task::TrainTask;
-pub use trainer::{Evaluation, FitOutcome, Trainer, evaluate, mix_seed};
+pub use trainer::{Evaluation, FitOutcome, Trainer, evaluate, mix_seed, read_batch};

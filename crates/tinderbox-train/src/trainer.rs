@@ -422,8 +422,9 @@ fn to_usize(t: Tensor<1, Int>) -> Vec<usize> {
         .unwrap_or_default()
 }
 
-/// Reads a batch's mean loss, right predictions and example count back to the host.
-pub(crate) fn read_batch(output: &ClassificationOutput) -> Result<(f64, u64, u64)> {
+/// Reads a batch's mean loss, right predictions and example count back to the host (what a
+/// [`Meter`](crate::Meter) adds up).
+pub fn read_batch(output: &ClassificationOutput) -> Result<(f64, u64, u64)> {
     let loss = output.loss.clone().into_scalar::<f32>() as f64;
     let count = output.targets.dims()[0] as u64;
     let correct = output

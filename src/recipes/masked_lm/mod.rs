@@ -19,7 +19,9 @@ use tinderbox_data::mlm::{
 };
 use tinderbox_heads::{BertForMaskedLm, LstmForMaskedLm, MaskedLm};
 use tinderbox_tokenize::{TextTokenizer, Tokenizer};
-use tinderbox_train::{CONFIG_FILE, RunDir, Score, StepBatch, StepTrainer, TrainTask, load_model};
+use tinderbox_train::{
+    CONFIG_FILE, Meter, RunDir, Score, StepBatch, StepTrainer, TrainTask, load_model, read_batch,
+};
 
 pub use config::{MlmModelConfig, MlmModelKind, MlmRunConfig, TokenizerChoice};
 pub use corpus_prep::{HeldOutDocuments, SPLIT_FILE, TOKENIZER_FILE};
@@ -309,30 +311,19 @@ fn collator(config: &MlmRunConfig, tokenizer: &Tokenizer) -> Result<MlmCollator,
 
 /// Masked-token loss and accuracy over the fixed held-out batches, weighted by masked tokens.
 fn score<M: TrainTask<Batch = MlmBatch>>(model: &M, batches: &[MlmBatch]) -> Result<Score, Error> {
-    let (mut loss, mut correct, mut count) = (0.0, 0u64, 0u64);
+    let mut meter = Meter::default();
     for batch in batches {
-        let output = model.forward_classification(batch.clone());
-        let n = output.targets.dims()[0] as u64;
-        let right = output
-            .output
-            .argmax(1)
-            .flatten::<1>(0, 1)
-            .equal(output.targets)
-            .int()
-            .sum()
-            .into_scalar::<i64>() as u64;
-        loss += output.loss.into_scalar::<f32>() as f64 * n as f64;
-        correct += right;
-        count += n;
+        let (loss, correct, count) = read_batch(&model.forward_classification(batch.clone()))?;
+        meter.add(loss, correct, count);
     }
-    if count == 0 {
+    if meter.count() == 0 {
         return Err(Error::Invalid(
             "the held-out batches hold no masked token".into(),
         ));
     }
     Ok(Score {
-        loss: loss / count as f64,
-        accuracy: correct as f64 / count as f64,
+        loss: meter.loss(),
+        accuracy: meter.accuracy(),
     })
 }
 
