@@ -106,9 +106,13 @@ struct Args {
     /// Text with [MASK]s to fill (repeatable): after training, or with --init without training.
     #[arg(long, value_name = "TEXT")]
     fill: Vec<String>,
-    /// The saved run that --fill uses instead of training.
-    #[arg(long, value_name = "DIR", requires = "fill")]
+    /// The saved run that --fill (or --export-batches) uses instead of training.
+    #[arg(long, value_name = "DIR")]
     init: Option<PathBuf>,
+    /// With --init DIR and --max-steps N: write the run's first N training batches and its
+    /// held-out batches to FILE (safetensors), for benches/compare/mlm_accuracy_torch.py.
+    #[arg(long, value_name = "FILE", requires_all = ["init", "max_steps"])]
+    export_batches: Option<PathBuf>,
     /// Candidates shown per [MASK].
     #[arg(long, default_value_t = 5, value_parser = clap::value_parser!(u64).range(1..))]
     top: u64,
@@ -127,6 +131,19 @@ fn main() -> ExitCode {
 
 fn run(args: Args) -> Result<(), tinderbox::Error> {
     if let Some(dir) = &args.init {
+        if let (Some(file), Some(steps)) = (&args.export_batches, args.max_steps) {
+            recipe::export_batches(dir, steps as usize, file)?;
+            println!(
+                "wrote {steps} training batches and the held-out batches to {}",
+                file.display()
+            );
+            return Ok(());
+        }
+        if args.fill.is_empty() {
+            return Err(tinderbox::Error::Invalid(
+                "--init DIR needs --fill TEXT (or --export-batches FILE)".into(),
+            ));
+        }
         let saved = SavedMlm::load(dir)?;
         for text in &args.fill {
             print_filled(&saved.fill(text, args.top as usize)?);

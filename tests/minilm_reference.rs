@@ -184,3 +184,27 @@ fn long_inputs_are_truncated_and_reported() {
     let empty = encoder.embed(&[]).unwrap();
     assert!(empty.embeddings.is_empty());
 }
+
+#[test]
+fn a_tokenizer_larger_than_the_model_vocabulary_is_refused() {
+    let device = Device::default();
+    let encoder = SentenceEncoder::minilm(&device).unwrap();
+    // A 64-token model folder given MiniLM's 30,522-token tokenizer: ids past 63 would index
+    // beyond the embedding table.
+    let tiny = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/tiny_bert_mlm");
+    let dir = tempfile::tempdir().unwrap();
+    for file in ["config.json", "model.safetensors"] {
+        std::fs::copy(format!("{tiny}/{file}"), dir.path().join(file)).unwrap();
+    }
+    encoder
+        .tokenizer()
+        .save(dir.path().join("tokenizer.json"))
+        .unwrap();
+    let err = SentenceEncoder::from_dir(dir.path(), &device)
+        .err()
+        .unwrap()
+        .to_string();
+    assert!(err.contains("30522 tokens"), "{err}");
+    assert!(err.contains("vocab_size is 64"), "{err}");
+    assert!(err.contains(&dir.path().display().to_string()), "{err}");
+}

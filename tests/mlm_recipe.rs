@@ -6,12 +6,13 @@ use std::path::Path;
 
 use tinderbox::data::text::TextSource;
 use tinderbox::recipes::masked_lm::{
-    MlmModelConfig, MlmModelKind, MlmRunConfig, SavedMlm, TokenizerChoice, load_run_config,
-    pretrain,
+    MlmModelConfig, MlmModelKind, MlmRunConfig, MlmRunSummary, SavedMlm, TokenizerChoice,
+    export_batches, load_run_config, pretrain,
 };
 use tinderbox::recipes::text_classification::{
     BertEncoderConfig, TextEncoderConfig, TextModel, TextRunConfig, train_and_test,
 };
+use tinderbox::tokenize::{TextTokenizer, Tokenizer};
 
 /// burn's random generator is global to the process: tests that seed it and train take turns,
 /// or one test's draws would come from another's seed.
@@ -74,6 +75,66 @@ fn tiny(kind: MlmModelKind, corpus: &Path, steps: usize) -> MlmRunConfig {
     config
 }
 
+/// `export_batches` replays the run's stream: the same bytes twice, BERT's masking in them, the
+/// held-out batches that the run scored, and the run's schedule length.
+fn exported_batches_are_the_runs(run: &Path, config: &MlmRunConfig, summary: &MlmRunSummary) {
+    let vocab = summary.vocab_size;
+    let file = run.join("batches.safetensors");
+    export_batches(run, 5, &file).unwrap();
+    let bytes = std::fs::read(&file).unwrap();
+    export_batches(run, 5, &file).unwrap();
+    let again = std::fs::read(&file).unwrap();
+    let (first, second) = (
+        safetensors::SafeTensors::deserialize(&bytes).unwrap(),
+        safetensors::SafeTensors::deserialize(&again).unwrap(),
+    );
+    for name in first.names() {
+        let same = first.tensor(name).unwrap().data() == second.tensor(name).unwrap().data();
+        assert!(same, "two exports differ in {name}");
+    }
+    let (_, meta) = safetensors::SafeTensors::read_metadata(&bytes).unwrap();
+    let meta = meta.metadata().clone().unwrap();
+    assert_eq!(meta["planned_steps"], "200");
+    assert_eq!(meta["vocab_size"], vocab.to_string());
+    let tensors = safetensors::SafeTensors::deserialize(&bytes).unwrap();
+    let ints = |name: &str| -> Vec<i64> {
+        let view = tensors.tensor(name).unwrap();
+        assert_eq!(view.shape()[1], config.max_len, "{name}");
+        view.data()
+            .chunks(8)
+            .map(|c| i64::from_le_bytes(c.try_into().unwrap()))
+            .collect()
+    };
+    let (ids, attention, labels) = (
+        ints("train_input_ids"),
+        ints("train_attention_mask"),
+        ints("train_labels"),
+    );
+    assert_eq!(ids.len(), 5 * config.train.batch_size * config.max_len);
+    let masked: Vec<usize> = (0..labels.len()).filter(|&i| labels[i] != -100).collect();
+    let real = attention.iter().filter(|&&a| a == 1).count();
+    let rate = masked.len() as f64 / real as f64;
+    assert!((0.08..0.25).contains(&rate), "masked rate {rate}");
+    assert!(
+        masked
+            .iter()
+            .all(|&i| attention[i] == 1 && (labels[i] as usize) < vocab)
+    );
+    let tokenizer = Tokenizer::from_file(run.join("tokenizer.json")).unwrap();
+    let mask_id = i64::from(tokenizer.special_tokens().mask.unwrap().id);
+    let replaced = masked.iter().filter(|&&i| ids[i] == mask_id).count();
+    assert!(
+        replaced as f64 > 0.6 * masked.len() as f64,
+        "{replaced} of {}",
+        masked.len()
+    );
+    let heldout = tensors.tensor("heldout_labels").unwrap().shape()[0];
+    assert_eq!(
+        heldout,
+        config.eval_sequences.min(summary.heldout_sequences)
+    );
+}
+
 #[test]
 fn a_tiny_bert_learns_pauses_resumes_fills_and_fine_tunes() {
     let _rng = serial();
@@ -119,6 +180,7 @@ fn a_tiny_bert_learns_pauses_resumes_fills_and_fine_tunes() {
     assert_eq!(csv.lines().count(), 1 + 40, "{csv}");
     let saved = load_run_config(&whole).unwrap();
     assert_eq!(saved.model.vocab_size(), a.vocab_size);
+    exported_batches_are_the_runs(&whole, &saved, &a);
 
     // Paused after 12 steps, resumed: the same curve and the same end. (With the first run's
     // tokenizer: `tokenizers`' trainer numbers tokens in hash-map order, so two trainings on

@@ -59,6 +59,7 @@ impl SentenceEncoder {
     pub fn from_dir(dir: &Path, device: &Device) -> Result<Self, Error> {
         let model = load_bert(dir, device)?;
         let tokenizer = Tokenizer::from_file(dir.join("tokenizer.json"))?;
+        super::check_vocabulary(&tokenizer, model.config().vocab_size, dir)?;
         let configured = std::fs::read_to_string(dir.join("sentence_bert_config.json"))
             .ok()
             .and_then(|text| serde_json::from_str::<serde_json::Value>(&text).ok())

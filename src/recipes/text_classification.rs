@@ -435,7 +435,9 @@ fn fit_tokenizer(config: &mut TextRunConfig, train: &LabeledTexts) -> Result<Tok
         TextEncoderConfig::Bert(bert) => match bert.pretrained_dir()? {
             Some(dir) => {
                 bert.bert = BertConfig::from_file(dir.join(CONFIG_FILE))?;
-                Ok(Tokenizer::from_file(dir.join(TOKENIZER_FILE))?)
+                let tokenizer = Tokenizer::from_file(dir.join(TOKENIZER_FILE))?;
+                super::check_vocabulary(&tokenizer, bert.bert.vocab_size, &dir)?;
+                Ok(tokenizer)
             }
             None => Ok(Tokenizer::train_wordpiece(
                 train.texts.iter(),

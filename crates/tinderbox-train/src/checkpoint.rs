@@ -98,6 +98,23 @@ impl Checkpoints {
         number: usize,
         state: &S,
     ) -> Result<()> {
+        let target = self.numbered_dir(number);
+        self.write_staged(model, optim, state, &target)
+            .map_err(|source| TrainError::CheckpointWrite {
+                target,
+                source: Box::new(source),
+            })
+    }
+
+    /// Writes the checkpoint's files into a staging directory and renames it to `target`, so
+    /// that a failure at any point leaves the checkpoints before it as they were.
+    fn write_staged<M: Module, S: Serialize>(
+        &self,
+        model: &M,
+        optim: &ModuleOptimizer,
+        state: &S,
+        target: &Path,
+    ) -> Result<()> {
         std::fs::create_dir_all(&self.dir)
             .map_err(|e| TrainError::io("creating checkpoint directory", &self.dir, e))?;
         let staging = tempfile::Builder::new()
@@ -125,15 +142,14 @@ impl Checkpoints {
         })?;
         write_atomic(&staging.path().join(STATE), &state_json)?;
 
-        let target = self.numbered_dir(number);
         if target.exists() {
-            std::fs::remove_dir_all(&target)
-                .map_err(|e| TrainError::io("replacing checkpoint", &target, e))?;
+            std::fs::remove_dir_all(target)
+                .map_err(|e| TrainError::io("replacing checkpoint", target, e))?;
         }
         let staged = staging.keep();
-        std::fs::rename(&staged, &target).map_err(|e| {
+        std::fs::rename(&staged, target).map_err(|e| {
             let _ = std::fs::remove_dir_all(&staged);
-            TrainError::io("moving checkpoint into place", &target, e)
+            TrainError::io("moving checkpoint into place", target, e)
         })
     }
 

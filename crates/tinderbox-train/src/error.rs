@@ -5,6 +5,15 @@ use std::path::PathBuf;
 /// Everything that can stop a training run, each with what a user needs to act on it.
 #[derive(Debug, thiserror::Error)]
 pub enum TrainError {
+    /// A checkpoint could not be written (disk full, no permission); the checkpoints before it
+    /// are intact and `--resume` continues from the latest of them.
+    #[error("could not save checkpoint {target}; the earlier checkpoints are intact: {source}")]
+    CheckpointWrite {
+        /// The checkpoint directory that was being written.
+        target: PathBuf,
+        /// Why it failed.
+        source: Box<TrainError>,
+    },
     /// A file-system operation in the run directory failed.
     #[error("{action} {path}: {source}")]
     Io {

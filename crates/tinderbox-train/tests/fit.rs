@@ -291,6 +291,16 @@ fn nan_loss_stops_with_the_step_and_keeps_finished_epochs() {
     assert!(err.to_string().contains("at epoch 1, step 1"), "{err}");
     assert!(!dir.path().join("checkpoints").exists());
     assert!(!dir.path().join("model.bpk").exists());
+    // Infinite logits make an infinite (or NaN) loss: the same error.
+    let err = trainer(config(2), dir.path())
+        .fit(
+            Toy::new(&device, f32::INFINITY),
+            data(16, 0),
+            None,
+            ToyBatcher,
+        )
+        .unwrap_err();
+    assert!(matches!(err, TrainError::NonFiniteLoss { .. }), "{err}");
 }
 
 #[test]

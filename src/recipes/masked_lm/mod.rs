@@ -7,6 +7,7 @@
 
 mod config;
 mod corpus_prep;
+mod export;
 mod fill_mask;
 
 use std::path::{Path, PathBuf};
@@ -25,6 +26,7 @@ use tinderbox_train::{
 
 pub use config::{MlmModelConfig, MlmModelKind, MlmRunConfig, TokenizerChoice};
 pub use corpus_prep::{HeldOutDocuments, SPLIT_FILE, TOKENIZER_FILE};
+pub use export::export_batches;
 pub use fill_mask::{Candidate, FilledMask};
 
 use crate::Error;
@@ -154,25 +156,11 @@ pub fn pretrain(
         data.documents.heldout.len(),
     );
 
-    let collator = collator(&config, &data.tokenizer)?;
     let device = default_device();
     device.seed(config.train.seed);
     let model = PretrainedMlm::init(&config.model, &device)?;
     let parameters = model.parameters();
-    let mut stream = MlmStream::new(
-        data.train.clone(),
-        collator.clone(),
-        config.train.batch_size,
-        config.train.seed,
-    )?;
-    let eval_batches = fixed_mlm_batches(
-        &data.heldout,
-        &collator,
-        config.train.batch_size,
-        config.eval_sequences,
-        config.train.seed,
-        &device,
-    )?;
+    let (mut stream, eval_batches) = run_batches(&config, &data, &device)?;
     let trainer = StepTrainer::new(
         config.train.clone(),
         config.budget.clone(),
@@ -287,6 +275,31 @@ impl From<LstmForMaskedLm> for PretrainedMlm {
     fn from(m: LstmForMaskedLm) -> Self {
         Self::Lstm(m)
     }
+}
+
+/// The run's training stream and its fixed held-out batches, both drawn from the run's seed:
+/// what `pretrain` trains and scores on, and what `export_batches` writes out.
+fn run_batches(
+    config: &MlmRunConfig,
+    data: &corpus_prep::PreparedData,
+    device: &Device,
+) -> Result<(MlmStream, Vec<MlmBatch>), Error> {
+    let collator = collator(config, &data.tokenizer)?;
+    let stream = MlmStream::new(
+        data.train.clone(),
+        collator.clone(),
+        config.train.batch_size,
+        config.train.seed,
+    )?;
+    let heldout = fixed_mlm_batches(
+        &data.heldout,
+        &collator,
+        config.train.batch_size,
+        config.eval_sequences,
+        config.train.seed,
+        device,
+    )?;
+    Ok((stream, heldout))
 }
 
 /// BERT's masking for the run's tokenizer: its special tokens are never chosen.

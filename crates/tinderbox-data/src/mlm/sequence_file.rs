@@ -156,14 +156,18 @@ impl SequenceFile {
         let max_len = word(8) as usize;
         let count = u64::from(word(16)) | u64::from(word(20)) << 32;
         let record = 4 * (max_len as u64 + 1);
-        let expected = HEADER + count * record;
         let size = file
             .metadata()
             .map_err(|e| DataError::io("reading the size of", &path, e))?
             .len();
-        if max_len == 0 || size != expected {
+        // A corrupt header can promise more bytes than a u64 counts (found by fuzzing).
+        let expected = count
+            .checked_mul(record)
+            .and_then(|bytes| bytes.checked_add(HEADER));
+        if max_len == 0 || expected != Some(size) || usize::try_from(count).is_err() {
+            let promised = expected.map_or("more than 2^64".into(), |b| b.to_string());
             return Err(corrupt(format!(
-                "{size} bytes where the header promises {count} records of {max_len} ids ({expected} bytes): truncated or corrupt"
+                "{size} bytes where the header promises {count} records of {max_len} ids ({promised} bytes): truncated or corrupt"
             )));
         }
         Ok(Self {
@@ -207,8 +211,13 @@ impl SequenceFile {
         }
         let record = 4 * (self.max_len + 1);
         let mut bytes = vec![0u8; record];
-        read_at(&self.file, &mut bytes, HEADER + (index * record) as u64)
-            .map_err(|e| DataError::io("reading", &self.path, e))?;
+        // In u64: `open` checked that every record's offset fits.
+        read_at(
+            &self.file,
+            &mut bytes,
+            HEADER + index as u64 * record as u64,
+        )
+        .map_err(|e| DataError::io("reading", &self.path, e))?;
         let mut words = bytes
             .chunks_exact(4)
             .map(|w| u32::from_le_bytes([w[0], w[1], w[2], w[3]]));
@@ -305,6 +314,22 @@ mod tests {
             .get(0)
             .unwrap_err()
             .to_string();
+        assert!(err.contains("corrupt"), "{err}");
+    }
+
+    /// Regression (cargo fuzz, target `sequence_file`): a header whose record count times record
+    /// size overflows u64 panicked on the multiplication.
+    #[test]
+    fn a_header_promising_more_than_2_64_bytes_is_corrupt() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("s.seq");
+        let mut header = MAGIC.to_vec();
+        header.extend_from_slice(&u32::MAX.to_le_bytes()); // max_len
+        header.extend_from_slice(&[0; 4]);
+        header.extend_from_slice(&u64::MAX.to_le_bytes()); // count
+        std::fs::write(&path, &header).unwrap();
+        let err = SequenceFile::open(&path).unwrap_err().to_string();
+        assert!(err.contains("more than 2^64 bytes"), "{err}");
         assert!(err.contains("corrupt"), "{err}");
     }
 }

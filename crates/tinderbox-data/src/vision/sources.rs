@@ -180,8 +180,9 @@ pub fn read_idx_dir(dir: &Path) -> Result<(ImageSet, ImageSet)> {
     Ok((train, test))
 }
 
-/// Writes the four uncompressed IDX files of `train` and `test` into `dir`.
+/// Writes the four uncompressed IDX files of `train` and `test` into `dir`, creating it.
 pub fn write_idx_dir(dir: &Path, train: &ImageSet, test: &ImageSet) -> Result<()> {
+    std::fs::create_dir_all(dir).map_err(|e| DataError::io("creating", dir, e))?;
     for (i, set) in [train, test].into_iter().enumerate() {
         let image_dims = [set.len(), set.rows(), set.cols()];
         write_atomic(

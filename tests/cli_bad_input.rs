@@ -1,0 +1,117 @@
+//! Every example program given bad flags or missing files, as a user would: each case must exit
+//! with a message that names the problem, never a panic. The rows of docs/reliability.md that
+//! say "tests/cli_bad_input.rs" are these cases.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+/// `target/<profile>/examples/NAME`, which `cargo test` builds beside the test binaries.
+fn example(name: &str) -> PathBuf {
+    let exe = std::env::current_exe().unwrap();
+    let binary = exe
+        .parent()
+        .and_then(Path::parent)
+        .unwrap()
+        .join("examples")
+        .join(name);
+    assert!(
+        binary.is_file(),
+        "{} is missing: run the whole `cargo test`, which builds the examples",
+        binary.display()
+    );
+    binary
+}
+
+/// A bad invocation: the exit code it must end with (2 for flags clap refuses, 1 for errors the
+/// program finds) and what its message must say.
+struct Case {
+    example: &'static str,
+    args: &'static [&'static str],
+    code: i32,
+    says: &'static [&'static str],
+}
+
+const MISSING: &str = "/nonexistent/tinderbox-input";
+/// Replaced by a fresh temporary directory.
+const OUT: &str = "{out}";
+
+#[rustfmt::skip]
+const CASES: &[Case] = &[
+    // Flags clap refuses before anything runs.
+    Case { example: "mnist", args: &["--batch-size", "0"], code: 2, says: &["--batch-size", "0 is not in 1.."] },
+    Case { example: "mnist", args: &["--lr=-1"], code: 2, says: &["--lr", "is not a positive number"] },
+    Case { example: "mnist", args: &["--lr", "nan"], code: 2, says: &["--lr", "is not a positive number"] },
+    Case { example: "mnist", args: &["--epochs", "two"], code: 2, says: &["--epochs", "invalid digit"] },
+    Case { example: "mnist", args: &["--warmup-ratio", "1.5"], code: 2, says: &["--warmup-ratio"] },
+    Case { example: "mnist", args: &["--dataset", "cifar"], code: 2, says: &["--dataset", "cifar"] },
+    Case { example: "mnist", args: &["--bogus"], code: 2, says: &["unexpected argument '--bogus'"] },
+    Case { example: "text_classification", args: &["--max-len", "0"], code: 2, says: &["--max-len"] },
+    Case { example: "text_classification", args: &["--vocab-size", "2"], code: 2, says: &["--vocab-size"] },
+    Case { example: "text_classification", args: &["--model", "gpt"], code: 2, says: &["--model", "gpt"] },
+    Case { example: "mlm", args: &["--batch-size", "0"], code: 2, says: &["--batch-size"] },
+    Case { example: "mlm", args: &["--lr=-1"], code: 2, says: &["--lr"] },
+    Case { example: "mlm", args: &["--max-minutes", "0"], code: 2, says: &["--max-minutes"] },
+    Case { example: "mlm", args: &["--model", "gpt"], code: 2, says: &["--model", "gpt"] },
+    Case { example: "sentence_embeddings", args: &["--corpus", "x.txt"], code: 2, says: &["--query"] },
+    // Paths that do not exist, found by the program.
+    Case { example: "mnist", args: &["--data-dir", MISSING], code: 1, says: &["error:", MISSING] },
+    Case { example: "mnist", args: &["--resume", MISSING], code: 1, says: &["error:", MISSING] },
+    Case { example: "mnist", args: &["--predict", MISSING], code: 1, says: &["error:", MISSING] },
+    Case { example: "text_classification", args: &["--dataset", "reviews"], code: 1, says: &["unknown dataset \"reviews\"", "csv PATH"] },
+    Case { example: "text_classification", args: &["--dataset", "csv", MISSING], code: 1, says: &["error:", MISSING] },
+    Case { example: "text_classification", args: &["--init", MISSING], code: 1, says: &["error:", MISSING] },
+    Case { example: "text_classification", args: &["--predict", MISSING, "a text"], code: 1, says: &["error:", MISSING] },
+    Case { example: "mlm", args: &["--corpus", MISSING, "--out", OUT], code: 1, says: &["error:", MISSING] },
+    Case { example: "mlm", args: &["--fill", "no mask here", "--init", MISSING], code: 1, says: &["error:", MISSING] },
+    Case { example: "mlm", args: &["--resume", MISSING], code: 1, says: &["error:", MISSING] },
+    Case { example: "sentence_embeddings", args: &["--input", MISSING], code: 1, says: &["error:", MISSING] },
+    Case { example: "sentence_embeddings", args: &["--model", MISSING, "a", "b"], code: 1, says: &["error:", MISSING] },
+];
+
+#[test]
+fn bad_flags_and_missing_files_are_clear_errors_in_every_example() {
+    let mut failures = Vec::new();
+    for case in CASES {
+        let dir = tempfile::tempdir().unwrap();
+        let out_dir = dir.path().join("run");
+        let args = case.args.iter().map(|a| {
+            if *a == OUT {
+                out_dir.to_str().unwrap()
+            } else {
+                a
+            }
+        });
+        let out = Command::new(example(case.example))
+            .args(args)
+            .env("NO_COLOR", "1")
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        // `--nocapture` prints the table rows of docs/reliability.md.
+        let first_line = stderr
+            .lines()
+            .find(|l| !l.trim().is_empty())
+            .unwrap_or_default();
+        println!(
+            "| `{} {}` | {} | `{}` |",
+            case.example,
+            case.args.join(" "),
+            out.status.code().unwrap_or(-1),
+            first_line.trim()
+        );
+        let missing: Vec<&&str> = case.says.iter().filter(|s| !stderr.contains(**s)).collect();
+        if out.status.code() != Some(case.code)
+            || !missing.is_empty()
+            || stderr.contains("panicked")
+        {
+            failures.push(format!(
+                "{} {:?}: exit {:?} (want {}), missing {missing:?}:\n{stderr}",
+                case.example,
+                case.args,
+                out.status.code(),
+                case.code
+            ));
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
