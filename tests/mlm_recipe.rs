@@ -80,6 +80,12 @@ fn tiny(kind: MlmModelKind, corpus: &Path, steps: usize) -> MlmRunConfig {
 fn exported_batches_are_the_runs(run: &Path, config: &MlmRunConfig, summary: &MlmRunSummary) {
     let vocab = summary.vocab_size;
     let file = run.join("batches.safetensors");
+    let fresh = tempfile::tempdir().unwrap();
+    std::fs::copy(run.join("config.json"), fresh.path().join("config.json")).unwrap();
+    let err = export_batches(fresh.path(), 5, &file)
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("has no tokenizer.json"), "{err}");
     export_batches(run, 5, &file).unwrap();
     let bytes = std::fs::read(&file).unwrap();
     export_batches(run, 5, &file).unwrap();

@@ -7,11 +7,11 @@ use std::path::Path;
 
 use burn::prelude::*;
 use safetensors::{Dtype, View};
-use tinderbox_data::mlm::{IGNORE_LABEL, MlmBatch};
+use tinderbox_data::mlm::{HELDOUT_SEQUENCES, IGNORE_LABEL, MlmBatch, TRAIN_SEQUENCES};
 use tinderbox_tokenize::TextTokenizer;
 use tinderbox_train::{Checkpoints, RunDir, StepState};
 
-use super::{corpus_prep, load_run_config, run_batches};
+use super::{SPLIT_FILE, TOKENIZER_FILE, corpus_prep, load_run_config, run_batches};
 use crate::Error;
 use crate::backend::default_device;
 
@@ -29,6 +29,20 @@ pub fn export_batches(dir: &Path, steps: usize, file: &Path) -> Result<(), Error
         ));
     }
     let run = RunDir::open(dir)?;
+    // Only replay what the run prepared; never tokenize and pack a corpus into it here.
+    for file in [
+        TOKENIZER_FILE,
+        TRAIN_SEQUENCES,
+        HELDOUT_SEQUENCES,
+        SPLIT_FILE,
+    ] {
+        if !run.file(file).is_file() {
+            return Err(Error::Invalid(format!(
+                "{} has no {file}: export needs a pre-training run that has prepared its data",
+                dir.display()
+            )));
+        }
+    }
     let cache = tinderbox_data::fetch::Cache::from_env()?;
     let data = corpus_prep::prepare(&config, &run, &cache, true)?;
     let device = default_device();
