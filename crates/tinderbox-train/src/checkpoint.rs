@@ -43,9 +43,17 @@ pub struct TrainState {
     pub seed: u64,
 }
 
-/// Where a run starts: the resumed checkpoint's number and loop state (if any), the model and the
-/// optimizer.
-pub(crate) type Start<M, S> = (Option<(usize, S)>, M, ModuleOptimizer);
+/// Where a run starts.
+pub(crate) struct Start<M, S> {
+    /// The checkpoint resumed from, if any.
+    pub resumed: Option<usize>,
+    /// Its loop state, or a fresh one.
+    pub state: S,
+    /// The model, with the checkpoint's weights when resumed.
+    pub model: M,
+    /// The optimizer, with the checkpoint's state when resumed.
+    pub optim: ModuleOptimizer,
+}
 
 /// The checkpoints of a run, numbered by epoch (`epoch-3/`) or by optimizer step (`step-500/`).
 #[derive(Debug, Clone)]
@@ -206,31 +214,35 @@ impl Checkpoints {
         Ok(optim.load_record(record))
     }
 
-    /// Where a run starts. With `resume`, the latest checkpoint's number and loop state, with its
-    /// weights loaded into `model` and its optimizer state into `optim` (`None` when there is no
-    /// checkpoint yet); without, a fresh start: old checkpoints are removed.
+    /// Where a run starts. With `resume`, the latest checkpoint: its loop state, its weights
+    /// loaded into `model` and its optimizer state into `optim`. Without a checkpoint to resume,
+    /// `fresh()` is the state; without `resume`, old checkpoints are removed first.
     pub(crate) fn start<M: Module, S: DeserializeOwned>(
         &self,
         resume: bool,
         model: M,
         optim: ModuleOptimizer,
+        fresh: impl FnOnce() -> S,
     ) -> Result<Start<M, S>> {
-        match (resume, self.latest()?) {
-            (true, Some(number)) => {
-                let state = self.state_numbered(number)?;
-                let model = self.load_model(number, model)?;
-                let optim = self.load_optimizer(number, optim)?;
-                Ok((Some((number, state)), model, optim))
-            }
-            (true, None) => Ok((None, model, optim)),
-            (false, _) => {
-                if self.dir.exists() {
-                    std::fs::remove_dir_all(&self.dir)
-                        .map_err(|e| TrainError::io("clearing old checkpoints", &self.dir, e))?;
-                }
-                Ok((None, model, optim))
-            }
+        let latest = if resume { self.latest()? } else { None };
+        if let Some(number) = latest {
+            return Ok(Start {
+                resumed: Some(number),
+                state: self.state_numbered(number)?,
+                model: self.load_model(number, model)?,
+                optim: self.load_optimizer(number, optim)?,
+            });
         }
+        if !resume && self.dir.exists() {
+            std::fs::remove_dir_all(&self.dir)
+                .map_err(|e| TrainError::io("clearing old checkpoints", &self.dir, e))?;
+        }
+        Ok(Start {
+            resumed: None,
+            state: fresh(),
+            model,
+            optim,
+        })
     }
 
     /// Deletes all but the `keep` most recent checkpoints and `protect` (the best epoch).

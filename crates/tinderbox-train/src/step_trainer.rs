@@ -206,16 +206,13 @@ impl StepTrainer {
         let train_device = self.device.clone().autodiff();
         let checkpoints = Checkpoints::by_step(self.run.checkpoints_dir());
         self.run.remove_temporaries()?;
-        let (resumed, model, mut optim) =
-            checkpoints.start::<_, StepState>(self.resume, model, cfg.optimizer.init())?;
-        let resumed_at = resumed.as_ref().map(|(step, _)| *step);
-        let mut state = resumed.map_or_else(
-            || StepState {
-                seed: cfg.seed,
-                ..Default::default()
-            },
-            |(_, state)| state,
-        );
+        let fresh = || StepState {
+            seed: cfg.seed,
+            ..Default::default()
+        };
+        let start = checkpoints.start(self.resume, model, cfg.optimizer.init(), fresh)?;
+        let (resumed_at, mut state, mut optim) = (start.resumed, start.state, start.optim);
+        let model = start.model;
         let mut model = model.fork(&train_device).train();
         let mut draw = |n: usize| {
             next(n, &train_device).map_err(|e| TrainError::StepData {

@@ -161,16 +161,13 @@ impl Trainer {
         let checkpoints = Checkpoints::new(self.run.checkpoints_dir());
         // A run killed mid-write leaves temporary files; only one process trains in a run.
         self.run.remove_temporaries()?;
-        let (resumed, model, mut optim) =
-            checkpoints.start::<_, TrainState>(self.resume, model, cfg.optimizer.init())?;
-        let resumed_after = resumed.as_ref().map(|(epoch, _)| *epoch);
-        let mut state = resumed.map_or_else(
-            || TrainState {
-                seed: cfg.seed,
-                ..Default::default()
-            },
-            |(_, state)| state,
-        );
+        let fresh = || TrainState {
+            seed: cfg.seed,
+            ..Default::default()
+        };
+        let start = checkpoints.start(self.resume, model, cfg.optimizer.init(), fresh)?;
+        let (resumed_after, mut state, mut optim) = (start.resumed, start.state, start.optim);
+        let model = start.model;
         // `train()` puts the parameters on the autodiff device and marks them as requiring
         // gradients, whether the model was built on a plain device or came out of `valid()`.
         let mut model = model.fork(&train_device).train();
