@@ -85,7 +85,10 @@ fn exported_batches_are_the_runs(run: &Path, config: &MlmRunConfig, summary: &Ml
     let err = export_batches(fresh.path(), 5, &file)
         .unwrap_err()
         .to_string();
-    assert!(err.contains("has no tokenizer.json"), "{err}");
+    assert!(
+        err.contains("has no prepared data (tokenizer.json"),
+        "{err}"
+    );
     export_batches(run, 5, &file).unwrap();
     let bytes = std::fs::read(&file).unwrap();
     export_batches(run, 5, &file).unwrap();

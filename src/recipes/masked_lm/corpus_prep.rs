@@ -41,6 +41,28 @@ pub struct PreparedData {
     pub documents: HeldOutDocuments,
 }
 
+/// The files in which a run keeps its prepared data.
+const PREPARED_FILES: [&str; 4] = [
+    TOKENIZER_FILE,
+    TRAIN_SEQUENCES,
+    HELDOUT_SEQUENCES,
+    SPLIT_FILE,
+];
+
+/// Reopens the tokenizer and sequence files that `run` prepared; `Ok(None)` if any is missing
+/// (the run stopped before its data was ready).
+pub fn reopen(run: &RunDir) -> Result<Option<PreparedData>, Error> {
+    if !PREPARED_FILES.iter().all(|f| run.file(f).is_file()) {
+        return Ok(None);
+    }
+    Ok(Some(PreparedData {
+        tokenizer: Tokenizer::from_file(run.file(TOKENIZER_FILE))?,
+        train: SequenceFile::open(run.file(TRAIN_SEQUENCES))?,
+        heldout: SequenceFile::open(run.file(HELDOUT_SEQUENCES))?,
+        documents: run.read_json(SPLIT_FILE)?,
+    }))
+}
+
 /// Makes (or, resuming, reopens) the tokenizer and sequence files in `run`.
 pub fn prepare(
     config: &MlmRunConfig,
@@ -48,23 +70,8 @@ pub fn prepare(
     cache: &Cache,
     resume: bool,
 ) -> Result<PreparedData, Error> {
-    let reuse = resume
-        && [
-            TOKENIZER_FILE,
-            TRAIN_SEQUENCES,
-            HELDOUT_SEQUENCES,
-            SPLIT_FILE,
-        ]
-        .iter()
-        .all(|f| run.file(f).is_file());
-    if reuse {
-        let documents: HeldOutDocuments = run.read_json(SPLIT_FILE)?;
-        return Ok(PreparedData {
-            tokenizer: Tokenizer::from_file(run.file(TOKENIZER_FILE))?,
-            train: SequenceFile::open(run.file(TRAIN_SEQUENCES))?,
-            heldout: SequenceFile::open(run.file(HELDOUT_SEQUENCES))?,
-            documents,
-        });
+    if resume && let Some(data) = reopen(run)? {
+        return Ok(data);
     }
     let tokenizer = match &config.tokenizer {
         TokenizerChoice::File { path } => Tokenizer::from_file(path)?,

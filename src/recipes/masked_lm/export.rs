@@ -30,21 +30,13 @@ pub fn export_batches(dir: &Path, steps: usize, file: &Path) -> Result<(), Error
     }
     let run = RunDir::open(dir)?;
     // Only replay what the run prepared; never tokenize and pack a corpus into it here.
-    for file in [
-        TOKENIZER_FILE,
-        TRAIN_SEQUENCES,
-        HELDOUT_SEQUENCES,
-        SPLIT_FILE,
-    ] {
-        if !run.file(file).is_file() {
-            return Err(Error::Invalid(format!(
-                "{} has no {file}: export needs a pre-training run that has prepared its data",
-                dir.display()
-            )));
-        }
-    }
-    let cache = tinderbox_data::fetch::Cache::from_env()?;
-    let data = corpus_prep::prepare(&config, &run, &cache, true)?;
+    let data = corpus_prep::reopen(&run)?.ok_or_else(|| {
+        Error::Invalid(format!(
+            "{} has no prepared data ({TOKENIZER_FILE}, {TRAIN_SEQUENCES}, {HELDOUT_SEQUENCES}, \
+             {SPLIT_FILE}): export needs a pre-training run that has prepared its data",
+            dir.display()
+        ))
+    })?;
     let device = default_device();
     let (mut stream, heldout) = run_batches(&config, &data, &device)?;
     let train = (0..steps)
