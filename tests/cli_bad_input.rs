@@ -2,25 +2,12 @@
 //! with a message that names the problem, never a panic. The rows of docs/reliability.md that
 //! say "tests/cli_bad_input.rs" are these cases.
 
-use std::path::{Path, PathBuf};
+#[path = "support/example_binary.rs"]
+mod example_binary;
+
 use std::process::Command;
 
-/// `target/<profile>/examples/NAME`, which `cargo test` builds beside the test binaries.
-fn example(name: &str) -> PathBuf {
-    let exe = std::env::current_exe().unwrap();
-    let binary = exe
-        .parent()
-        .and_then(Path::parent)
-        .unwrap()
-        .join("examples")
-        .join(name);
-    assert!(
-        binary.is_file(),
-        "{} is missing: run the whole `cargo test`, which builds the examples",
-        binary.display()
-    );
-    binary
-}
+use example_binary::example_binary;
 
 /// A bad invocation: the exit code it must end with (2 for flags clap refuses, 1 for errors the
 /// program finds) and what its message must say.
@@ -81,7 +68,7 @@ fn bad_flags_and_missing_files_are_clear_errors_in_every_example() {
                 a
             }
         });
-        let out = Command::new(example(case.example))
+        let out = Command::new(example_binary(case.example))
             .args(args)
             .env("NO_COLOR", "1")
             .output()

@@ -2,31 +2,22 @@
 //! continued with `--resume`, and a checkpoint write that fails because the disk is full. The
 //! program is the example binary that `cargo test` builds, on a small synthetic IDX folder.
 
+#[path = "support/example_binary.rs"]
+mod example_binary;
+
 use std::os::unix::process::{CommandExt, ExitStatusExt};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
 use burn::store::ModuleSnapshot;
+use example_binary::example_binary;
 use tinderbox::backend::default_device;
 use tinderbox::data::vision::{ImageSet, write_idx_dir};
 use tinderbox::heads::ImageClassifier;
 use tinderbox::recipes::image_classification::{ImageRunSummary, load_run_config};
 
 const EPOCHS: usize = 5;
-
-/// `target/<profile>/examples/mnist`, which `cargo test` builds beside the test binaries.
-fn mnist_binary() -> PathBuf {
-    let exe = std::env::current_exe().unwrap();
-    let profile_dir = exe.parent().and_then(Path::parent).unwrap();
-    let binary = profile_dir.join("examples").join("mnist");
-    assert!(
-        binary.is_file(),
-        "{} is missing: run the whole `cargo test`, which builds the examples",
-        binary.display()
-    );
-    binary
-}
 
 /// Ten classes a small CNN tells apart in a few epochs: class k lights row band k, with noise.
 fn synthetic(n: usize, seed: u64) -> ImageSet {
@@ -90,7 +81,7 @@ impl Fixture {
     }
 
     fn program(&self) -> Command {
-        let mut cmd = Command::new(mnist_binary());
+        let mut cmd = Command::new(example_binary("mnist"));
         cmd.env("TINDERBOX_CACHE", self.root.join("cache"))
             .stdout(Stdio::piped())
             .stderr(Stdio::piped());
