@@ -6,10 +6,11 @@
 //! about 85 % of those logits away, and with a large vocabulary that projection is most of a
 //! step's cost.
 
-use burn::nn::{LayerNorm, LayerNormConfig, Linear};
+use burn::nn::Linear;
 use burn::prelude::*;
 use tinderbox_nn::init::normal_linear;
 use tinderbox_nn::transformer::HiddenAct;
+use tinderbox_nn::transformer::{LayerNorm, LayerNormConfig};
 use tinderbox_ops::cross_entropy;
 
 /// The recipe of an [`MlmHead`].

@@ -6,8 +6,11 @@
 //! - [`weight_penalty`]: Keras-style L1/L2 penalties on weight matrices and kernels;
 //! - [`masked_mean`], [`masked_max`], [`last_state`]: pooling over the positions that are not
 //!   padding;
-//! - [`scaled_dot_product_attention`]: attention with padding and causal masks on burn's fused
-//!   op;
+//! - [`scaled_dot_product_attention`], [`attention_probs`]: attention with padding and causal
+//!   masks;
+//! - [`gelu`], [`softmax`], [`layer_norm`]: single fused passes forward and backward on burn's
+//!   CPU backend (threaded and vectorised; burn composes softmax and layer norm from a dozen
+//!   operations under autodiff), burn's operations elsewhere;
 //! - [`dropout`]: inverted dropout with a mask drawn in parallel on CPU backends (burn draws
 //!   it element by element on one thread);
 //! - [`cross_entropy`]: cross-entropy with an ignore index ([`IGNORE_INDEX`], -100) and label
@@ -37,14 +40,16 @@
 mod attention;
 mod conv_pool;
 mod dropout;
+mod fused;
 mod grad_norm;
 mod loss;
 mod penalty;
 mod pooling;
 
-pub use attention::{causal_mask, scaled_dot_product_attention};
+pub use attention::{attention_probs, causal_mask, scaled_dot_product_attention};
 pub use conv_pool::conv2d_max_pool2;
 pub use dropout::dropout;
+pub use fused::{FusedOps, gelu, layer_norm, softmax};
 pub use grad_norm::{clip_grad_norm, global_grad_norm, scale_grads};
 pub use loss::{IGNORE_INDEX, cross_entropy};
 pub use penalty::weight_penalty;

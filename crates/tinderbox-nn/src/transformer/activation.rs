@@ -1,8 +1,9 @@
 //! The feed-forward activations that Hugging Face configs name in `hidden_act`.
 
 use burn::prelude::*;
-use burn::tensor::activation::{gelu, gelu_approximate, relu, silu};
+use burn::tensor::activation::{gelu_approximate, relu, silu};
 use serde::{Deserialize, Serialize};
+use tinderbox_ops::gelu;
 
 /// A feed-forward activation, spelled as in a Hugging Face `config.json`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

@@ -3,8 +3,7 @@
 
 use burn::nn::{Dropout, DropoutConfig, Linear};
 use burn::prelude::*;
-use burn::tensor::activation::softmax;
-use tinderbox_ops::{causal_mask, scaled_dot_product_attention};
+use tinderbox_ops::{attention_probs, scaled_dot_product_attention};
 
 use crate::dropout::apply_dropout;
 use crate::init::normal_linear;
@@ -103,20 +102,7 @@ impl MultiHeadSelfAttention {
         mask_pad: Option<Tensor<2, Bool>>,
         causal: bool,
     ) -> Tensor<4> {
-        let [b, heads, l, d] = q.dims();
-        // Hugging Face adds the dtype's minimum rather than -inf, so that a fully masked row
-        // stays finite; so do we.
-        let mut scores = q.matmul(k.swap_dims(2, 3)) * (1.0 / (d as f64).sqrt());
-        if let Some(pad) = mask_pad {
-            scores = scores.mask_fill(pad.reshape([b, 1, 1, l]).expand([b, heads, l, l]), f32::MIN);
-        }
-        if causal {
-            let mask = causal_mask(l, &scores.device())
-                .reshape([1, 1, l, l])
-                .expand([b, heads, l, l]);
-            scores = scores.mask_fill(mask, f32::MIN);
-        }
-        apply_dropout(&self.dropout, softmax(scores, 3)).matmul(v)
+        apply_dropout(&self.dropout, attention_probs(q, k, mask_pad, causal)).matmul(v)
     }
 }
 

@@ -4,7 +4,8 @@
 
 use std::path::Path;
 
-use burn::nn::{LayerNorm, LayerNormConfig, Linear};
+use super::{LayerNorm, LayerNormConfig};
+use burn::nn::Linear;
 use burn::prelude::*;
 use serde::{Deserialize, Serialize};
 

@@ -1,9 +1,8 @@
 //! BERT's input embeddings: word + learned absolute position + token type, then LayerNorm and
 //! dropout. Field names mirror `BertEmbeddings` in Hugging Face checkpoints.
 
-use burn::nn::{
-    Dropout, DropoutConfig, Embedding, EmbeddingConfig, Initializer, LayerNorm, LayerNormConfig,
-};
+use super::{LayerNorm, LayerNormConfig};
+use burn::nn::{Dropout, DropoutConfig, Embedding, EmbeddingConfig, Initializer};
 use burn::prelude::*;
 
 use crate::dropout::apply_dropout;

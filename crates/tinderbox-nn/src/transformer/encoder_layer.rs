@@ -5,7 +5,8 @@
 //! `norm_first = true` the pre-LayerNorm variant, `x = x + sublayer(LN(x))`, which trains more
 //! stably from scratch and needs a final LayerNorm after the stack.
 
-use burn::nn::{Dropout, DropoutConfig, LayerNorm, LayerNormConfig, Linear};
+use super::{LayerNorm, LayerNormConfig};
+use burn::nn::{Dropout, DropoutConfig, Linear};
 use burn::prelude::*;
 
 use super::activation::HiddenAct;

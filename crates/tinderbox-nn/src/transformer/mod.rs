@@ -6,6 +6,7 @@ mod attention;
 mod bert;
 mod embeddings;
 mod encoder_layer;
+mod layer_norm;
 
 pub use activation::HiddenAct;
 pub use attention::{MultiHeadSelfAttention, MultiHeadSelfAttentionConfig};
@@ -14,3 +15,4 @@ pub use embeddings::{BertEmbeddings, BertEmbeddingsConfig};
 pub use encoder_layer::{
     BertAttention, BertIntermediate, BertLayer, BertLayerConfig, ResidualOutput,
 };
+pub use layer_norm::{LayerNorm, LayerNormConfig};

@@ -1,0 +1,144 @@
+//! GELU, softmax and layer normalisation as single fused operations with their own backward
+//! passes, multi-threaded and vectorised on burn's CPU backend (`flex`).
+//!
+//! Why: on `flex`, burn evaluates GELU with a scalar libm `erf` on one thread, and under autodiff
+//! it builds softmax and layer normalisation from ten or more elementwise operations, each a pass
+//! over memory and a node in the graph. In a BERT training step these were about a third of the
+//! time. Here each is one pass forward and one backward, written as a burn backend extension
+//! ([`FusedOps`]) so that the autodiff graph sees one node.
+//!
+//! The functions below take the fused path for `f32` tensors on a `flex` device, with or without
+//! autodiff, and burn's own operations everywhere else (GPU backends fuse these themselves), so
+//! model code calls them unconditionally.
+
+mod autodiff;
+mod flex;
+mod kernels;
+
+use burn::backend::tensor::FloatTensor;
+use burn::backend::{Backend, Dispatch, DispatchDevice, backend_extension};
+use burn::prelude::*;
+use burn::tensor::DType;
+
+/// The fused operations as a burn backend extension: implemented for `flex` and for autodiff over
+/// it (with a hand-written backward pass). Call the tensor-level functions of this module instead.
+#[backend_extension(Flex: cfg(feature = "flex"), Autodiff)]
+pub trait FusedOps: Backend {
+    /// GELU (erf form) of every element.
+    fn fused_gelu(x: FloatTensor<Self>) -> FloatTensor<Self>;
+    /// The input gradient of [`FusedOps::fused_gelu`].
+    fn fused_gelu_backward(x: FloatTensor<Self>, grad: FloatTensor<Self>) -> FloatTensor<Self>;
+    /// Softmax over the last dimension.
+    fn fused_softmax(x: FloatTensor<Self>) -> FloatTensor<Self>;
+    /// The input gradient of [`FusedOps::fused_softmax`], from its output `y`.
+    fn fused_softmax_backward(y: FloatTensor<Self>, grad: FloatTensor<Self>) -> FloatTensor<Self>;
+    /// Layer normalisation over the last dimension, scaled by `gamma` and shifted by `beta`.
+    fn fused_layer_norm(
+        x: FloatTensor<Self>,
+        gamma: FloatTensor<Self>,
+        beta: FloatTensor<Self>,
+        epsilon: f64,
+    ) -> FloatTensor<Self>;
+    /// The gradients of [`FusedOps::fused_layer_norm`] for `x`, `gamma` and `beta`.
+    fn fused_layer_norm_backward(
+        x: FloatTensor<Self>,
+        gamma: FloatTensor<Self>,
+        grad: FloatTensor<Self>,
+        epsilon: f64,
+    ) -> (FloatTensor<Self>, FloatTensor<Self>, FloatTensor<Self>);
+}
+
+/// Whether `x` can take the fused path: `f32` on a `flex` device, with or without autodiff.
+pub(crate) fn fusable<const D: usize>(x: &Tensor<D>) -> bool {
+    if x.dtype() != DType::F32 {
+        return false;
+    }
+    match x.device().as_dispatch() {
+        #[cfg(feature = "flex")]
+        DispatchDevice::Flex(_) => true,
+        DispatchDevice::Autodiff(inner) => {
+            #[cfg(feature = "flex")]
+            {
+                matches!(inner.clone().inner(), DispatchDevice::Flex(_))
+            }
+            #[cfg(not(feature = "flex"))]
+            {
+                let _ = inner;
+                false
+            }
+        }
+        #[allow(unreachable_patterns)]
+        _ => false,
+    }
+}
+
+/// GELU in its erf form, `x Φ(x)` (BERT's `"gelu"`), equal to burn's [`activation::gelu`] to
+/// about 1e-7.
+///
+/// [`activation::gelu`]: burn::tensor::activation::gelu
+///
+/// ```
+/// use burn::prelude::*;
+/// use tinderbox_ops::gelu;
+///
+/// let x = Tensor::<1>::from_floats([-1.0, 0.0, 1.0], &Device::default());
+/// let y: Vec<f32> = gelu(x).into_data().try_to_vec().unwrap();
+/// assert!((y[2] - 0.841_344_7).abs() < 1e-6 && y[1] == 0.0);
+/// ```
+pub fn gelu<const D: usize>(x: Tensor<D>) -> Tensor<D> {
+    if !fusable(&x) {
+        return burn::tensor::activation::gelu(x);
+    }
+    Tensor::from_dispatch(<Dispatch as FusedOps>::fused_gelu(x.into_dispatch()))
+}
+
+/// Softmax along `dim`; fused when `dim` is the last dimension.
+///
+/// ```
+/// use burn::prelude::*;
+/// use tinderbox_ops::softmax;
+///
+/// let x = Tensor::<2>::from_floats([[0.0, 0.0], [0.0, f32::MIN]], &Device::default());
+/// let y: Vec<f32> = softmax(x, 1).into_data().try_to_vec().unwrap();
+/// assert_eq!(y, vec![0.5, 0.5, 1.0, 0.0]);
+/// ```
+pub fn softmax<const D: usize>(x: Tensor<D>, dim: usize) -> Tensor<D> {
+    if dim + 1 != D || !fusable(&x) {
+        return burn::tensor::activation::softmax(x, dim);
+    }
+    Tensor::from_dispatch(<Dispatch as FusedOps>::fused_softmax(x.into_dispatch()))
+}
+
+/// Layer normalisation over the last dimension: `(x - mean) / sqrt(var + epsilon) * gamma + beta`
+/// (the biased variance, as PyTorch and burn compute it).
+///
+/// ```
+/// use burn::prelude::*;
+/// use tinderbox_ops::layer_norm;
+///
+/// let device = Device::default();
+/// let x = Tensor::<2>::from_floats([[1.0, 3.0]], &device);
+/// let gamma = Tensor::<1>::from_floats([2.0, 2.0], &device);
+/// let y: Vec<f32> = layer_norm(x, gamma, None, 0.0).into_data().try_to_vec().unwrap();
+/// assert_eq!(y, vec![-2.0, 2.0]);
+/// ```
+pub fn layer_norm<const D: usize>(
+    x: Tensor<D>,
+    gamma: Tensor<1>,
+    beta: Option<Tensor<1>>,
+    epsilon: f64,
+) -> Tensor<D> {
+    if !fusable(&x) || gamma.dtype() != DType::F32 {
+        return burn::tensor::module::layer_norm(x, gamma, beta, epsilon);
+    }
+    let beta = beta.unwrap_or_else(|| gamma.zeros_like());
+    Tensor::from_dispatch(<Dispatch as FusedOps>::fused_layer_norm(
+        x.into_dispatch(),
+        gamma.into_dispatch(),
+        beta.into_dispatch(),
+        epsilon,
+    ))
+}
+
+#[cfg(test)]
+mod tests;
