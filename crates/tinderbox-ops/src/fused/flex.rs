@@ -12,14 +12,19 @@ use burn::backend::ops::{ActivationOps, FloatTensorOps, ModuleOps};
 use burn::backend::tensor::FloatTensor;
 use burn::tensor::{DType, TensorData};
 
-/// The elements of `x` in row-major order, copied only when `x` is a strided view.
-fn contiguous(x: &FlexTensor) -> std::borrow::Cow<'_, [f32]> {
-    match x.as_slice::<f32>() {
-        Some(slice) => std::borrow::Cow::Borrowed(slice),
-        None => {
-            std::borrow::Cow::Owned(x.to_contiguous().as_slice::<f32>().unwrap_or(&[]).to_vec())
-        }
+/// `x` laid out row-major from offset 0, copied only when it is a strided view.
+fn row_major(x: FlexTensor) -> FlexTensor {
+    if x.as_slice::<f32>().is_some() {
+        x
+    } else {
+        x.to_contiguous()
     }
+}
+
+/// The `f32` elements of a [`row_major`] tensor (empty for another dtype, which the callers
+/// rule out first).
+fn values(x: &FlexTensor) -> &[f32] {
+    x.as_slice::<f32>().unwrap_or(&[])
 }
 
 /// A tensor of `x`'s shape holding `values`.
@@ -41,16 +46,16 @@ impl FusedOps for Flex {
         if !is_f32(&[&x]) {
             return Flex::gelu(x);
         }
-        let y = kernels::gelu(&contiguous(&x));
-        like(&x, y)
+        let x = row_major(x);
+        like(&x, kernels::gelu(values(&x)))
     }
 
     fn fused_gelu_backward(x: FloatTensor<Self>, grad: FloatTensor<Self>) -> FloatTensor<Self> {
         if !is_f32(&[&x, &grad]) {
             return Flex::gelu_backward(x, grad);
         }
-        let dx = kernels::gelu_backward(&contiguous(&x), &contiguous(&grad));
-        like(&x, dx)
+        let (x, grad) = (row_major(x), row_major(grad));
+        like(&x, kernels::gelu_backward(values(&x), values(&grad)))
     }
 
     fn fused_softmax(x: FloatTensor<Self>) -> FloatTensor<Self> {
@@ -58,8 +63,8 @@ impl FusedOps for Flex {
             let dim = x.layout().shape().len().saturating_sub(1);
             return Flex::softmax(x, dim);
         }
-        let y = kernels::softmax(&contiguous(&x), last_dim(&x));
-        like(&x, y)
+        let x = row_major(x);
+        like(&x, kernels::softmax(values(&x), last_dim(&x)))
     }
 
     fn fused_softmax_backward(y: FloatTensor<Self>, grad: FloatTensor<Self>) -> FloatTensor<Self> {
@@ -69,8 +74,11 @@ impl FusedOps for Flex {
             let dot = Flex::float_sum_dim(Flex::float_mul(y.clone(), grad.clone()), dim);
             return Flex::float_mul(y, Flex::float_sub(grad, dot));
         }
-        let dx = kernels::softmax_backward(&contiguous(&y), &contiguous(&grad), last_dim(&y));
-        like(&y, dx)
+        let (y, grad) = (row_major(y), row_major(grad));
+        like(
+            &y,
+            kernels::softmax_backward(values(&y), values(&grad), last_dim(&y)),
+        )
     }
 
     fn fused_layer_norm(
@@ -82,12 +90,8 @@ impl FusedOps for Flex {
         if !is_f32(&[&x, &gamma, &beta]) {
             return Flex::layer_norm(x, gamma, Some(beta), epsilon);
         }
-        let y = kernels::layer_norm(
-            &contiguous(&x),
-            &contiguous(&gamma),
-            &contiguous(&beta),
-            epsilon as f32,
-        );
+        let (x, gamma, beta) = (row_major(x), row_major(gamma), row_major(beta));
+        let y = kernels::layer_norm(values(&x), values(&gamma), values(&beta), epsilon as f32);
         like(&x, y)
     }
 
@@ -97,12 +101,10 @@ impl FusedOps for Flex {
         grad: FloatTensor<Self>,
         epsilon: f64,
     ) -> (FloatTensor<Self>, FloatTensor<Self>, FloatTensor<Self>) {
-        let (dx, dgamma, dbeta) = kernels::layer_norm_backward(
-            &contiguous(&x),
-            &contiguous(&gamma),
-            &contiguous(&grad),
-            epsilon as f32,
-        );
+        // Only reached from the autodiff node of an `f32` `fused_layer_norm`.
+        let (x, gamma, grad) = (row_major(x), row_major(gamma), row_major(grad));
+        let (dx, dgamma, dbeta) =
+            kernels::layer_norm_backward(values(&x), values(&gamma), values(&grad), epsilon as f32);
         (like(&x, dx), like(&gamma, dgamma), like(&gamma, dbeta))
     }
 }
