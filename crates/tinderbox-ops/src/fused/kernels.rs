@@ -112,9 +112,10 @@ pub(crate) fn gelu_backward(x: &[f32], grad: &[f32]) -> Vec<f32> {
     out
 }
 
-/// How many rows of `len` elements one parallel task takes.
-fn rows_per_task(len: usize) -> usize {
-    (CHUNK / len.max(1)).max(1)
+/// How many elements (whole rows of `len`) one parallel task takes; never 0.
+fn task_len(len: usize) -> usize {
+    let len = len.max(1);
+    (CHUNK / len).max(1) * len
 }
 
 #[multiversion(targets("x86_64+avx512f+avx512vl+avx2+fma", "x86_64+avx2+fma"))]
@@ -147,8 +148,11 @@ fn softmax_backward_rows(y: &[f32], grad: &[f32], out: &mut [f32], len: usize) {
 
 /// Softmax over each run of `len` consecutive elements (the last dimension).
 pub(crate) fn softmax(x: &[f32], len: usize) -> Vec<f32> {
+    if len == 0 {
+        return Vec::new();
+    }
     let mut out = vec![0.0; x.len()];
-    let step = rows_per_task(len) * len;
+    let step = task_len(len);
     out.par_chunks_mut(step)
         .zip(x.par_chunks(step))
         .for_each(|(o, x)| softmax_rows(x, o, len));
@@ -157,8 +161,11 @@ pub(crate) fn softmax(x: &[f32], len: usize) -> Vec<f32> {
 
 /// The gradient of a last-dimension softmax with output `y`: `y * (grad - sum(grad * y))`.
 pub(crate) fn softmax_backward(y: &[f32], grad: &[f32], len: usize) -> Vec<f32> {
+    if len == 0 {
+        return Vec::new();
+    }
     let mut out = vec![0.0; y.len()];
-    let step = rows_per_task(len) * len;
+    let step = task_len(len);
     out.par_chunks_mut(step)
         .zip(y.par_chunks(step).zip(grad.par_chunks(step)))
         .for_each(|(o, (y, g))| softmax_backward_rows(y, g, o, len));
@@ -230,8 +237,11 @@ fn layer_norm_backward_rows(
 
 /// Layer normalisation of each row of `gamma.len()` elements: `(x - mean) / sqrt(var + eps) * γ + β`.
 pub(crate) fn layer_norm(x: &[f32], gamma: &[f32], beta: &[f32], eps: f32) -> Vec<f32> {
+    if gamma.is_empty() {
+        return Vec::new();
+    }
     let mut out = vec![0.0; x.len()];
-    let step = rows_per_task(gamma.len()) * gamma.len();
+    let step = task_len(gamma.len());
     out.par_chunks_mut(step)
         .zip(x.par_chunks(step))
         .for_each(|(o, x)| layer_norm_rows(x, gamma, beta, eps, o));
@@ -246,8 +256,11 @@ pub(crate) fn layer_norm_backward(
     eps: f32,
 ) -> (Vec<f32>, Vec<f32>, Vec<f32>) {
     let len = gamma.len();
+    if len == 0 {
+        return (Vec::new(), Vec::new(), Vec::new());
+    }
     let mut dx = vec![0.0; x.len()];
-    let step = rows_per_task(len) * len;
+    let step = task_len(len);
     let (dgamma, dbeta) = dx
         .par_chunks_mut(step)
         .zip(x.par_chunks(step).zip(grad.par_chunks(step)))
@@ -338,5 +351,13 @@ mod tests {
         let masked = softmax(&[1.0, f32::MIN, 2.0, f32::NEG_INFINITY], 4);
         assert_eq!((masked[1], masked[3]), (0.0, 0.0));
         assert!(softmax(&[1.0, f32::NAN], 2).iter().all(|v| v.is_nan()));
+    }
+
+    #[test]
+    fn empty_rows_give_empty_results_instead_of_a_panic() {
+        assert!(softmax(&[], 0).is_empty() && softmax_backward(&[], &[], 0).is_empty());
+        assert!(layer_norm(&[], &[], &[], 1e-5).is_empty());
+        assert!(layer_norm_backward(&[], &[], &[], 1e-5).0.is_empty());
+        assert!(gelu(&[]).is_empty() && gelu_backward(&[], &[]).is_empty());
     }
 }

@@ -103,6 +103,10 @@ pub fn gelu<const D: usize>(x: Tensor<D>) -> Tensor<D> {
 /// assert_eq!(y, vec![0.5, 0.5, 1.0, 0.0]);
 /// ```
 pub fn softmax<const D: usize>(x: Tensor<D>, dim: usize) -> Tensor<D> {
+    if x.shape().num_elements() == 0 {
+        // Nothing to normalise (burn's reduction panics on an empty dimension).
+        return x;
+    }
     if dim + 1 != D || !fusable(&x) {
         return burn::tensor::activation::softmax(x, dim);
     }
@@ -128,7 +132,9 @@ pub fn layer_norm<const D: usize>(
     beta: Option<Tensor<1>>,
     epsilon: f64,
 ) -> Tensor<D> {
-    if !fusable(&x) || gamma.dtype() != DType::F32 {
+    // A width that disagrees with gamma goes to burn too, for burn's own shape error.
+    let width = x.dims().last().copied().unwrap_or(0);
+    if !fusable(&x) || gamma.dtype() != DType::F32 || gamma.dims() != [width] || width == 0 {
         return burn::tensor::module::layer_norm(x, gamma, beta, epsilon);
     }
     let beta = beta.unwrap_or_else(|| gamma.zeros_like());

@@ -140,3 +140,17 @@ fn the_cpu_device_takes_the_fused_path_with_and_without_autodiff() {
         assert!(!fusable(&int_like), "f64 goes to burn's operations");
     }
 }
+
+#[test]
+fn empty_tensors_pass_through_and_mismatched_widths_are_burns_error() {
+    let device = device();
+    let empty = Tensor::<2>::zeros([3, 0], &device);
+    assert_eq!(softmax(empty.clone(), 1).dims(), [3, 0]);
+    assert_eq!(softmax(empty.clone(), 0).dims(), [3, 0]);
+    assert_eq!(gelu(empty).dims(), [3, 0]);
+    // burn's layer norm reports a gamma of the wrong width; so does ours, by routing it there.
+    let x = Tensor::<2>::ones([2, 4], &device);
+    let gamma = Tensor::<1>::ones([3], &device);
+    let outcome = std::panic::catch_unwind(|| layer_norm(x, gamma, None, 1e-5).into_data());
+    assert!(outcome.is_err());
+}
