@@ -50,30 +50,26 @@ pub trait FusedOps: Backend {
 
 /// Whether `x` can take the fused path: `f32` on a `flex` device, with or without autodiff.
 pub(crate) fn fusable<const D: usize>(x: &Tensor<D>) -> bool {
-    if x.dtype() != DType::F32 {
-        return false;
-    }
-    match x.device().as_dispatch() {
-        #[cfg(feature = "flex")]
+    x.dtype() == DType::F32 && on_flex(x.device().as_dispatch())
+}
+
+#[cfg(feature = "flex")]
+fn on_flex(device: &DispatchDevice) -> bool {
+    match device {
         DispatchDevice::Flex(_) => true,
-        DispatchDevice::Autodiff(inner) => {
-            #[cfg(feature = "flex")]
-            {
-                matches!(inner.clone().inner(), DispatchDevice::Flex(_))
-            }
-            #[cfg(not(feature = "flex"))]
-            {
-                let _ = inner;
-                false
-            }
-        }
+        DispatchDevice::Autodiff(inner) => on_flex(&inner.clone().inner()),
         #[allow(unreachable_patterns)]
         _ => false,
     }
 }
 
+#[cfg(not(feature = "flex"))]
+fn on_flex(_: &DispatchDevice) -> bool {
+    false
+}
+
 /// GELU in its erf form, `x Φ(x)` (BERT's `"gelu"`), equal to burn's [`activation::gelu`] to
-/// about 1e-7.
+/// about 1e-6.
 ///
 /// [`activation::gelu`]: burn::tensor::activation::gelu
 ///
