@@ -13,6 +13,7 @@
 
 mod autodiff;
 mod flex;
+#[cfg(feature = "flex")]
 mod kernels;
 
 use burn::backend::tensor::FloatTensor;
@@ -33,6 +34,8 @@ pub trait FusedOps: Backend {
     /// The input gradient of [`FusedOps::fused_softmax`], from its output `y`.
     fn fused_softmax_backward(y: FloatTensor<Self>, grad: FloatTensor<Self>) -> FloatTensor<Self>;
     /// Layer normalisation over the last dimension, scaled by `gamma` and shifted by `beta`.
+    // Without the `flex` feature no backend reads `epsilon` in the generated dispatch.
+    #[allow(unused_variables)]
     fn fused_layer_norm(
         x: FloatTensor<Self>,
         gamma: FloatTensor<Self>,
@@ -40,6 +43,7 @@ pub trait FusedOps: Backend {
         epsilon: f64,
     ) -> FloatTensor<Self>;
     /// The gradients of [`FusedOps::fused_layer_norm`] for `x`, `gamma` and `beta`.
+    #[allow(unused_variables)]
     fn fused_layer_norm_backward(
         x: FloatTensor<Self>,
         gamma: FloatTensor<Self>,
