@@ -1,14 +1,16 @@
 //! Attention at MiniLM's shape (batch 32, 12 heads, 64 tokens, head width 32, a quarter of the
-//! keys padded), plain and under autodiff (forward + backward): burn's attention op against
-//! tinderbox's matrix products around the fused softmax, which `scaled_dot_product_attention`
-//! uses on the CPU. Keeps the reason for that choice measurable.
+//! keys padded), plain and under autodiff (forward + backward): burn's attention op, tinderbox's
+//! matrix products around the fused softmax (`scaled_dot_product_attention` on the CPU under
+//! autodiff), and the fused `multi_head_attention` that the encoder layers call, which reads the
+//! heads side by side (`[B, L, heads * d]`, no split or merge). Keeps the reasons for those choices
+//! measurable.
 
 use burn::prelude::*;
 use burn::tensor::Distribution;
 use burn::tensor::module::attention;
 use burn::tensor::ops::AttentionModuleOptions;
 use criterion::{Criterion, criterion_group, criterion_main};
-use tinderbox::ops::attention_probs;
+use tinderbox::ops::{attention_probs, multi_head_attention};
 
 #[cfg(feature = "mimalloc")]
 #[global_allocator]
@@ -42,6 +44,16 @@ fn bench(c: &mut Criterion) {
     let ([q, k, v], pad) = inputs(&device);
     type Attend = fn(Tensor<4>, Tensor<4>, Tensor<4>, Tensor<2, Bool>) -> Tensor<4>;
     let ways: [(&str, Attend); 2] = [("burn_op", burn_op), ("fused_softmax", fused_softmax)];
+    // The fused attention takes its inputs side by side; the merge is outside the timing.
+    let [b, h, l, d] = SHAPE;
+    let merge = |x: &Tensor<4>| x.clone().swap_dims(1, 2).reshape([b, l, h * d]);
+    let merged = [&q, &k, &v].map(merge);
+    group.bench_function("multi_head_fused/inference", |bench| {
+        bench.iter(|| {
+            let [q, k, v] = merged.clone();
+            multi_head_attention(q, k, v, h, Some(pad.clone()), false, 0.0).into_data()
+        })
+    });
     for (name, attend) in ways {
         group.bench_function(format!("{name}/inference"), |b| {
             b.iter(|| attend(q.clone(), k.clone(), v.clone(), pad.clone()).into_data())
@@ -60,6 +72,17 @@ fn bench(c: &mut Criterion) {
             })
         });
     }
+    let merged = [&q, &k, &v].map(merge);
+    group.bench_function("multi_head_fused/forward_backward", |bench| {
+        bench.iter(|| {
+            let [q, k, v] = merged.clone();
+            let q = q.require_grad();
+            let grads = multi_head_attention(q.clone(), k, v, h, Some(pad.clone()), false, 0.0)
+                .sum()
+                .backward();
+            q.grad(&grads).map(|g| g.into_data())
+        })
+    });
     group.finish();
 }
 

@@ -8,7 +8,89 @@ use burn::prelude::*;
 use burn::tensor::module::attention;
 use burn::tensor::ops::AttentionModuleOptions;
 
-use crate::fused::{fusable, softmax};
+use burn::backend::Dispatch;
+use burn::tensor::{DType, TensorData};
+
+use crate::dropout::{dropout, host_multipliers};
+use crate::fused::{FusedOps, fusable, softmax};
+
+/// Multi-head attention over inputs whose heads lie side by side, `[B, L, heads * d]` (the
+/// projections' own layout): `softmax(Q_h K_hᵀ / sqrt(d) + mask) V_h` for every head `h`,
+/// returned as `[B, L_q, heads * d]`. `mask_pad [B, L_k]` and `causal` as in
+/// [`scaled_dot_product_attention`]; `dropout` drops that fraction of the attention
+/// probabilities (inverted dropout, as BERT does while training; pass 0 otherwise).
+///
+/// On burn's CPU backend (`f32`) this is one fused operation, with its own backward pass: each
+/// head is read in place, and its scores go from the product through the mask and softmax to the
+/// weighted sum while in cache, without the copies that split and merge the heads. Elsewhere it
+/// splits the heads and calls [`scaled_dot_product_attention`] (or, with dropout,
+/// [`attention_probs`]). `heads` of 0 counts as 1.
+///
+/// ```
+/// use burn::prelude::*;
+/// use tinderbox_ops::multi_head_attention;
+///
+/// let device = Device::default();
+/// let x = Tensor::<3>::ones([2, 5, 8], &device);
+/// let pad = Tensor::<2, Bool>::from_data([[false, false, true, true, true], [false; 5]], &device);
+/// let out = multi_head_attention(x.clone(), x.clone(), x, 2, Some(pad), false, 0.0);
+/// assert_eq!(out.dims(), [2, 5, 8]);
+/// ```
+pub fn multi_head_attention(
+    q: Tensor<3>,
+    k: Tensor<3>,
+    v: Tensor<3>,
+    heads: usize,
+    mask_pad: Option<Tensor<2, Bool>>,
+    causal: bool,
+    dropout_prob: f64,
+) -> Tensor<3> {
+    let heads = heads.max(1);
+    let [b, lq, width] = q.dims();
+    let [_, lk, _] = k.dims();
+    let drop = dropout_prob > 0.0; // false for NaN too
+    let shapes_fit = k.dims() == [b, lk, width]
+        && v.dims() == [b, lk, width]
+        && mask_pad.as_ref().is_none_or(|pad| pad.dims() == [b, lk])
+        && width.is_multiple_of(heads)
+        && b * lq * lk * width > 0;
+    let all_f32 = [q.dtype(), k.dtype(), v.dtype()] == [DType::F32; 3];
+    if fusable(&q) && shapes_fit && all_f32 && dropout_prob < 1.0 {
+        let device = q.device();
+        let key_bias = Tensor::<2>::zeros([b, lk], &device);
+        let key_bias = match mask_pad {
+            Some(pad) => key_bias.mask_fill(pad, f32::MIN),
+            None => key_bias,
+        };
+        let shape = [b, heads, lq, lk];
+        let keep = if drop {
+            let multipliers = host_multipliers(shape.iter().product(), dropout_prob, &device);
+            Tensor::<4>::from_data(TensorData::new(multipliers, shape), &device)
+        } else {
+            Tensor::<4>::zeros([0; 4], &device)
+        };
+        return Tensor::from_dispatch(<Dispatch as FusedOps>::fused_attention(
+            q.into_dispatch(),
+            k.into_dispatch(),
+            v.into_dispatch(),
+            key_bias.into_dispatch(),
+            keep.into_dispatch(),
+            heads,
+            causal,
+        ));
+    }
+    let split = |x: Tensor<3>| {
+        let [b, l, w] = x.dims();
+        x.reshape([b, l, heads, w / heads]).swap_dims(1, 2)
+    };
+    let (q, k, v) = (split(q), split(k), split(v));
+    let context = if drop {
+        dropout(attention_probs(q, k, mask_pad, causal), dropout_prob).matmul(v)
+    } else {
+        scaled_dot_product_attention(q, k, v, mask_pad, causal)
+    };
+    context.swap_dims(1, 2).reshape([b, lq, width])
+}
 
 /// `softmax(Q Kᵀ / sqrt(d) + mask) V` for `q`, `k`, `v` of shape `[B, heads, L, d]`.
 ///
@@ -180,6 +262,95 @@ mod tests {
         let grad = q.grad(&grads).expect("q has a gradient");
         let norm: f32 = grad.abs().sum().into_scalar();
         assert!(norm.is_finite() && norm > 0.0);
+    }
+
+    /// `[B, L, heads * d]` to `[B, heads, L, d]` and back.
+    fn split(x: Tensor<3>, heads: usize) -> Tensor<4> {
+        let [b, l, w] = x.dims();
+        x.reshape([b, l, heads, w / heads]).swap_dims(1, 2)
+    }
+
+    fn merge(x: Tensor<4>) -> Tensor<3> {
+        let [b, h, l, d] = x.dims();
+        x.swap_dims(1, 2).reshape([b, l, h * d])
+    }
+
+    fn side_by_side(device: &Device) -> [Tensor<3>; 3] {
+        [0, 1, 2].map(|_| Tensor::<3>::random([2, 5, 12], Distribution::Normal(0.0, 1.0), device))
+    }
+
+    #[test]
+    fn multi_head_attention_matches_naive_attention_per_head() {
+        let device = Device::default();
+        let [q, k, v] = side_by_side(&device);
+        let pad =
+            Tensor::<2, Bool>::from_data([[false, false, false, true, true], [false; 5]], &device);
+        for causal in [false, true] {
+            let ours = multi_head_attention(
+                q.clone(),
+                k.clone(),
+                v.clone(),
+                3,
+                Some(pad.clone()),
+                causal,
+                0.0,
+            );
+            let reference = merge(naive(
+                split(q.clone(), 3),
+                split(k.clone(), 3),
+                split(v.clone(), 3),
+                Some(pad.clone()),
+                causal,
+            ));
+            let diff: f32 = (ours - reference).abs().max().into_scalar();
+            assert!(diff < 1e-5, "causal {causal}: {diff}");
+        }
+    }
+
+    #[test]
+    fn multi_head_attention_gradients_match_the_composed_ones() {
+        let device = Device::default().autodiff();
+        let [q, k, v] = side_by_side(&device).map(|t| t.require_grad());
+        let pad =
+            Tensor::<2, Bool>::from_data([[false, false, false, false, true], [false; 5]], &device);
+        let weights = Tensor::<3>::random([2, 5, 12], Distribution::Normal(0.0, 1.0), &device);
+        let ours = multi_head_attention(
+            q.clone(),
+            k.clone(),
+            v.clone(),
+            3,
+            Some(pad.clone()),
+            true,
+            0.0,
+        );
+        let ours = (ours * weights.clone()).sum().backward();
+        let composed = attention_probs(split(q.clone(), 3), split(k.clone(), 3), Some(pad), true)
+            .matmul(split(v.clone(), 3));
+        let composed = (merge(composed) * weights).sum().backward();
+        for (name, x) in [("q", &q), ("k", &k), ("v", &v)] {
+            let (a, b) = (x.grad(&ours).unwrap(), x.grad(&composed).unwrap());
+            let diff: f32 = (a - b).abs().max().into_scalar();
+            assert!(diff < 1e-4, "d{name}: {diff}");
+        }
+    }
+
+    #[test]
+    fn multi_head_attention_dropout_keeps_the_expected_weight() {
+        let device = Device::default().autodiff();
+        let q = Tensor::<3>::random([8, 32, 16], Distribution::Normal(0.0, 1.0), &device);
+        let v = Tensor::<3>::ones([8, 32, 16], &device);
+        // Each output is the sum of its kept weights, scaled by 1 / (1 - p): 1 on average.
+        let out = multi_head_attention(q.clone(), q.clone(), v.clone(), 2, None, false, 0.5);
+        let values: Vec<f32> = out.into_data().try_to_vec().unwrap();
+        let mean = values.iter().sum::<f32>() / values.len() as f32;
+        assert!((mean - 1.0).abs() < 0.05, "mean {mean}");
+        assert!(
+            values.iter().any(|&x| (x - 1.0).abs() > 0.1),
+            "nothing was dropped"
+        );
+        let kept = multi_head_attention(q.clone(), q, v, 2, None, false, 0.0);
+        let max: f32 = (kept - 1.0).abs().max().into_scalar();
+        assert!(max < 1e-5, "without dropout the weights sum to 1: {max}");
     }
 
     #[test]

@@ -54,6 +54,12 @@ pub fn dropout<const D: usize>(x: Tensor<D>, prob: f64) -> Tensor<D> {
     }
 }
 
+/// The multipliers of inverted dropout for `len` elements on a host device: `1 / (1 - prob)`
+/// where kept, 0 where dropped, seeded from burn's generator as [`dropout`] is. `0 < prob < 1`.
+pub(crate) fn host_multipliers(len: usize, prob: f64, device: &Device) -> Vec<f32> {
+    scaled_mask(len, 1.0 - prob, draw_seed(device))
+}
+
 /// Whether `device` computes in host memory (burn's CPU backends), where a mask built in a `Vec`
 /// costs nothing to hand over.
 fn runs_on_host(device: &Device) -> bool {

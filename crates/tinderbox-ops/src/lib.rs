@@ -7,10 +7,13 @@
 //! - [`masked_mean`], [`masked_max`], [`last_state`]: pooling over the positions that are not
 //!   padding;
 //! - [`scaled_dot_product_attention`], [`attention_probs`]: attention with padding and causal
-//!   masks;
+//!   masks; [`multi_head_attention`]: the same over heads side by side, with dropout, one fused
+//!   operation on burn's CPU backend;
 //! - [`gelu`], [`softmax`], [`layer_norm`]: single fused passes forward and backward on burn's
 //!   CPU backend (threaded and vectorised; burn composes softmax and layer norm from a dozen
 //!   operations under autodiff), burn's operations elsewhere;
+//! - [`linear`]: a dense layer over `[..., d_in]` as one matrix product (burn multiplies each
+//!   sequence on its own, twice as slow forward and backward on its CPU backend);
 //! - [`dropout`]: inverted dropout with a mask drawn in parallel on CPU backends (burn draws
 //!   it element by element on one thread);
 //! - [`cross_entropy`]: cross-entropy with an ignore index ([`IGNORE_INDEX`], -100) and label
@@ -42,15 +45,19 @@ mod conv_pool;
 mod dropout;
 mod fused;
 mod grad_norm;
+mod linear;
 mod loss;
 mod penalty;
 mod pooling;
 
-pub use attention::{attention_probs, causal_mask, scaled_dot_product_attention};
+pub use attention::{
+    attention_probs, causal_mask, multi_head_attention, scaled_dot_product_attention,
+};
 pub use conv_pool::conv2d_max_pool2;
 pub use dropout::dropout;
 pub use fused::{FusedOps, gelu, layer_norm, softmax};
 pub use grad_norm::{clip_grad_norm, global_grad_norm, scale_grads};
+pub use linear::linear;
 pub use loss::{IGNORE_INDEX, cross_entropy};
 pub use penalty::weight_penalty;
 pub use pooling::{last_positions, last_state, masked_max, masked_mean};

@@ -3,9 +3,8 @@
 
 use burn::nn::{Dropout, DropoutConfig, Linear};
 use burn::prelude::*;
-use tinderbox_ops::{attention_probs, scaled_dot_product_attention};
+use tinderbox_ops::{linear, multi_head_attention};
 
-use crate::dropout::apply_dropout;
 use crate::init::normal_linear;
 
 /// The recipe of a [`MultiHeadSelfAttention`].
@@ -25,8 +24,9 @@ pub struct MultiHeadSelfAttentionConfig {
 
 /// `softmax(Q Kᵀ / sqrt(d)) V` over `heads` heads of width `hidden / heads`.
 ///
-/// At inference, and in training without attention dropout, it runs burn's fused attention op;
-/// with dropout it builds the probabilities so that it can drop some, as BERT does.
+/// The heads stay side by side in the projections' layout: [`multi_head_attention`] reads them in
+/// place (one fused operation on burn's CPU backend). While training on an autodiff device it
+/// drops attention probabilities, as BERT does.
 ///
 /// ```
 /// use burn::prelude::*;
@@ -66,13 +66,6 @@ impl MultiHeadSelfAttentionConfig {
 }
 
 impl MultiHeadSelfAttention {
-    /// `[B, L, H]` to `[B, heads, L, H / heads]`.
-    fn split_heads(&self, x: Tensor<3>) -> Tensor<4> {
-        let [b, l, h] = x.dims();
-        x.reshape([b, l, self.heads, h / self.heads])
-            .swap_dims(1, 2)
-    }
-
     /// Attends every position of `x [B, L, H]` to the unpadded positions (`mask_pad [B, L]`,
     /// true at padding) and, if `causal`, to earlier ones only. Returns the context `[B, L, H]`.
     pub fn forward(
@@ -81,28 +74,15 @@ impl MultiHeadSelfAttention {
         mask_pad: Option<Tensor<2, Bool>>,
         causal: bool,
     ) -> Tensor<3> {
-        let [b, l, h] = x.dims();
-        let q = self.split_heads(self.query.forward(x.clone()));
-        let k = self.split_heads(self.key.forward(x.clone()));
-        let v = self.split_heads(self.value.forward(x));
-        let dropping = self.dropout.prob > 0.0 && q.device().is_autodiff();
-        let context = if dropping {
-            self.attend_with_dropout(q, k, v, mask_pad, causal)
+        let dropout = if self.dropout.training.is_enabled() && x.device().is_autodiff() {
+            self.dropout.prob
         } else {
-            scaled_dot_product_attention(q, k, v, mask_pad, causal)
+            0.0
         };
-        context.swap_dims(1, 2).reshape([b, l, h])
-    }
-
-    fn attend_with_dropout(
-        &self,
-        q: Tensor<4>,
-        k: Tensor<4>,
-        v: Tensor<4>,
-        mask_pad: Option<Tensor<2, Bool>>,
-        causal: bool,
-    ) -> Tensor<4> {
-        apply_dropout(&self.dropout, attention_probs(q, k, mask_pad, causal)).matmul(v)
+        let q = linear(&self.query, x.clone());
+        let k = linear(&self.key, x.clone());
+        let v = linear(&self.value, x);
+        multi_head_attention(q, k, v, self.heads, mask_pad, causal, dropout)
     }
 }
 
@@ -110,28 +90,31 @@ impl MultiHeadSelfAttention {
 mod tests {
     use super::*;
     use burn::tensor::Distribution;
+    use burn::tensor::activation::softmax;
 
     #[test]
-    fn fused_and_explicit_paths_agree() {
+    fn matches_attention_written_out_per_head() {
         let device = Device::default();
-        let layer = MultiHeadSelfAttentionConfig::new(8, 2)
-            .with_dropout(0.0)
-            .init(&device);
+        let layer = MultiHeadSelfAttentionConfig::new(8, 2).init(&device);
         let x = Tensor::<3>::random([2, 4, 8], Distribution::Normal(0.0, 1.0), &device);
         let pad = Tensor::<2, Bool>::from_data([[false, false, true, true], [false; 4]], &device);
-        let fused = layer.forward(x.clone(), Some(pad.clone()), true);
-        let split = |t| layer.split_heads(t);
-        let explicit = layer
-            .attend_with_dropout(
-                split(layer.query.forward(x.clone())),
-                split(layer.key.forward(x.clone())),
-                split(layer.value.forward(x)),
-                Some(pad),
-                true,
-            )
+        let ours = layer.forward(x.clone(), Some(pad.clone()), true);
+        // [B, L, 8] to [B, 2, L, 4]
+        let split = |t: Tensor<3>| t.reshape([2, 4, 2, 4]).swap_dims(1, 2);
+        let (q, k, v) = (
+            split(layer.query.forward(x.clone())),
+            split(layer.key.forward(x.clone())),
+            split(layer.value.forward(x)),
+        );
+        let keys_hidden = pad.reshape([2, 1, 1, 4]).expand([2, 2, 4, 4]);
+        let future = tinderbox_ops::causal_mask(4, &device);
+        let hidden = keys_hidden.bool_or(future.reshape([1, 1, 4, 4]).expand([2, 2, 4, 4]));
+        let scores = (q.matmul(k.swap_dims(2, 3)) / 2.0).mask_fill(hidden, f32::NEG_INFINITY);
+        let written_out = softmax(scores, 3)
+            .matmul(v)
             .swap_dims(1, 2)
             .reshape([2, 4, 8]);
-        let diff: f32 = (fused - explicit).abs().max().into_scalar();
+        let diff: f32 = (ours - written_out).abs().max().into_scalar();
         assert!(diff < 1e-5, "{diff}");
     }
 }

@@ -8,6 +8,7 @@
 use super::{LayerNorm, LayerNormConfig};
 use burn::nn::{Dropout, DropoutConfig, Linear};
 use burn::prelude::*;
+use tinderbox_ops::linear;
 
 use super::activation::HiddenAct;
 use super::attention::{MultiHeadSelfAttention, MultiHeadSelfAttentionConfig};
@@ -127,14 +128,14 @@ impl BertLayer {
             let inner = self
                 .intermediate
                 .act
-                .forward(self.intermediate.dense.forward(h));
-            apply_dropout(&self.output.dropout, self.output.dense.forward(inner))
+                .forward(linear(&self.intermediate.dense, h));
+            apply_dropout(&self.output.dropout, linear(&self.output.dense, inner))
         };
         let attend = |h: Tensor<3>| {
             let context = attention.self_attn.forward(h, mask_pad.clone(), false);
             apply_dropout(
                 &attention.output.dropout,
-                attention.output.dense.forward(context),
+                linear(&attention.output.dense, context),
             )
         };
         if self.norm_first {

@@ -1,6 +1,6 @@
 //! [`FusedOps`] under autodiff: one graph node per operation, whose backward pass calls the inner
 //! backend's fused gradient. Each keeps what its gradient needs (GELU and layer norm their input,
-//! softmax its output) rather than the intermediate tensors of a composed version.
+//! softmax its output, the dense layer its input and weight) rather than the intermediate tensors of a composed version.
 
 use super::FusedOps;
 use burn::backend::autodiff::Autodiff;
@@ -52,6 +52,52 @@ impl<B: Backend + FusedOps> Backward<B, 3> for LayerNorm {
         let [x_node, gamma_node, beta_node] = ops.parents;
         let (dx, dgamma, dbeta) = B::fused_layer_norm_backward(x, gamma, grad, epsilon);
         for (node, grad) in [(x_node, dx), (gamma_node, dgamma), (beta_node, dbeta)] {
+            if let Some(node) = node {
+                grads.register::<B>(node.id, grad);
+            }
+        }
+    }
+}
+
+#[derive(Debug)]
+struct Linear;
+
+impl<B: Backend + FusedOps> Backward<B, 3> for Linear {
+    /// The input and the weight.
+    type State = (B::FloatTensorPrimitive, B::FloatTensorPrimitive);
+
+    fn backward(self, ops: Ops<Self::State, 3>, grads: &mut Gradients, _: &mut Checkpointer) {
+        let (x, weight) = ops.state;
+        let grad = grads.consume::<B>(&ops.node);
+        let [x_node, weight_node, bias_node] = ops.parents;
+        if let Some(node) = x_node {
+            let dx = B::fused_linear_backward_input(weight, grad.clone());
+            grads.register::<B>(node.id, dx);
+        }
+        if weight_node.is_none() && bias_node.is_none() {
+            return;
+        }
+        let (dweight, dbias) = B::fused_linear_backward_params(x, grad);
+        for (node, grad) in [(weight_node, dweight), (bias_node, dbias)] {
+            if let Some(node) = node {
+                grads.register::<B>(node.id, grad);
+            }
+        }
+    }
+}
+
+#[derive(Debug)]
+struct Attention;
+
+impl<B: Backend + FusedOps> Backward<B, 3> for Attention {
+    /// q, k, v, the probabilities before dropout, the dropout multipliers, the number of heads.
+    type State = ([B::FloatTensorPrimitive; 5], usize);
+
+    fn backward(self, ops: Ops<Self::State, 3>, grads: &mut Gradients, _: &mut Checkpointer) {
+        let ([q, k, v, probs, keep], heads) = ops.state;
+        let grad = grads.consume::<B>(&ops.node);
+        let (dq, dk, dv) = B::fused_attention_backward(q, k, v, probs, keep, grad, heads);
+        for (node, grad) in ops.parents.into_iter().zip([dq, dk, dv]) {
             if let Some(node) = node {
                 grads.register::<B>(node.id, grad);
             }
@@ -126,6 +172,121 @@ impl<B: Backend + FusedOps, C: CheckpointStrategy> FusedOps for Autodiff<B, C> {
             <Autodiff<B, C> as AutodiffBackend>::from_inner(dx),
             <Autodiff<B, C> as AutodiffBackend>::from_inner(dgamma),
             <Autodiff<B, C> as AutodiffBackend>::from_inner(dbeta),
+        )
+    }
+
+    fn fused_linear(
+        x: FloatTensor<Self>,
+        weight: FloatTensor<Self>,
+        bias: FloatTensor<Self>,
+    ) -> FloatTensor<Self> {
+        let nodes = [x.node(), weight.node(), bias.node()];
+        let (x, weight, bias) = (
+            x.into_primitive(),
+            weight.into_primitive(),
+            bias.into_primitive(),
+        );
+        match Linear.prepare::<C>(nodes).compute_bound().stateful() {
+            OpsKind::Tracked(prep) => {
+                let y = B::fused_linear(x.clone(), weight.clone(), bias);
+                prep.finish((x, weight), y)
+            }
+            OpsKind::UnTracked(prep) => prep.finish(B::fused_linear(x, weight, bias)),
+        }
+    }
+
+    fn fused_linear_backward_input(
+        weight: FloatTensor<Self>,
+        grad: FloatTensor<Self>,
+    ) -> FloatTensor<Self> {
+        let dx = B::fused_linear_backward_input(weight.into_primitive(), grad.into_primitive());
+        <Autodiff<B, C> as AutodiffBackend>::from_inner(dx)
+    }
+
+    fn fused_linear_backward_params(
+        x: FloatTensor<Self>,
+        grad: FloatTensor<Self>,
+    ) -> (FloatTensor<Self>, FloatTensor<Self>) {
+        let (dweight, dbias) =
+            B::fused_linear_backward_params(x.into_primitive(), grad.into_primitive());
+        (
+            <Autodiff<B, C> as AutodiffBackend>::from_inner(dweight),
+            <Autodiff<B, C> as AutodiffBackend>::from_inner(dbias),
+        )
+    }
+
+    fn fused_attention(
+        q: FloatTensor<Self>,
+        k: FloatTensor<Self>,
+        v: FloatTensor<Self>,
+        key_bias: FloatTensor<Self>,
+        keep: FloatTensor<Self>,
+        heads: usize,
+        causal: bool,
+    ) -> FloatTensor<Self> {
+        let nodes = [q.node(), k.node(), v.node()];
+        let [q, k, v] = [q, k, v].map(|t| t.into_primitive());
+        // The masks are constants: no gradient flows into them.
+        let (key_bias, keep) = (key_bias.into_primitive(), keep.into_primitive());
+        match Attention.prepare::<C>(nodes).compute_bound().stateful() {
+            OpsKind::Tracked(prep) => {
+                let (context, probs) = B::fused_attention_with_probs(
+                    q.clone(),
+                    k.clone(),
+                    v.clone(),
+                    key_bias,
+                    keep.clone(),
+                    heads,
+                    causal,
+                );
+                prep.finish(([q, k, v, probs, keep], heads), context)
+            }
+            OpsKind::UnTracked(prep) => {
+                prep.finish(B::fused_attention(q, k, v, key_bias, keep, heads, causal))
+            }
+        }
+    }
+
+    fn fused_attention_with_probs(
+        q: FloatTensor<Self>,
+        k: FloatTensor<Self>,
+        v: FloatTensor<Self>,
+        key_bias: FloatTensor<Self>,
+        keep: FloatTensor<Self>,
+        heads: usize,
+        causal: bool,
+    ) -> (FloatTensor<Self>, FloatTensor<Self>) {
+        let [q, k, v] = [q, k, v].map(|t| t.into_primitive());
+        let (context, probs) = B::fused_attention_with_probs(
+            q,
+            k,
+            v,
+            key_bias.into_primitive(),
+            keep.into_primitive(),
+            heads,
+            causal,
+        );
+        (
+            <Autodiff<B, C> as AutodiffBackend>::from_inner(context),
+            <Autodiff<B, C> as AutodiffBackend>::from_inner(probs),
+        )
+    }
+
+    fn fused_attention_backward(
+        q: FloatTensor<Self>,
+        k: FloatTensor<Self>,
+        v: FloatTensor<Self>,
+        probs: FloatTensor<Self>,
+        keep: FloatTensor<Self>,
+        grad: FloatTensor<Self>,
+        heads: usize,
+    ) -> (FloatTensor<Self>, FloatTensor<Self>, FloatTensor<Self>) {
+        let [q, k, v, probs, keep, grad] = [q, k, v, probs, keep, grad].map(|t| t.into_primitive());
+        let (dq, dk, dv) = B::fused_attention_backward(q, k, v, probs, keep, grad, heads);
+        (
+            <Autodiff<B, C> as AutodiffBackend>::from_inner(dq),
+            <Autodiff<B, C> as AutodiffBackend>::from_inner(dk),
+            <Autodiff<B, C> as AutodiffBackend>::from_inner(dv),
         )
     }
 }

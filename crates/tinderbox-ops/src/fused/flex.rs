@@ -5,6 +5,8 @@
 
 #![cfg(feature = "flex")]
 
+use super::dense::Dense;
+use super::heads::{Heads, Masks};
 use super::{FusedOps, kernels};
 use burn::backend::Flex;
 use burn::backend::flex::FlexTensor;
@@ -39,6 +41,67 @@ fn is_f32(tensors: &[&FlexTensor]) -> bool {
 /// The length of the last dimension (1 for a scalar).
 fn last_dim(x: &FlexTensor) -> usize {
     x.layout().shape().last().copied().unwrap_or(1)
+}
+
+/// The sizes of a dense layer from a `[rows, features]` matrix and the weight `[d_in, d_out]`.
+fn dense_sizes(rows_of: &FlexTensor, weight: &FlexTensor) -> Dense {
+    let (rows, weight) = (rows_of.layout().shape(), weight.layout().shape());
+    Dense {
+        rows: rows.first().copied().unwrap_or(0),
+        d_in: weight.first().copied().unwrap_or(0),
+        d_out: weight.get(1).copied().unwrap_or(0),
+    }
+}
+
+/// A row-major `f32` tensor of `shape`.
+fn matrix(values: Vec<f32>, shape: [usize; 2]) -> FlexTensor {
+    FlexTensor::from_data(TensorData::new(values, shape))
+}
+
+/// The sizes of an attention over `q [B, L_q, heads * d]` and `k [B, L_k, heads * d]`.
+fn attention_sizes(q: &FlexTensor, k: &FlexTensor, heads: usize) -> Heads {
+    let (q, k) = (q.layout().shape(), k.layout().shape());
+    let dim = |shape: &[usize], i: usize| shape.get(i).copied().unwrap_or(0);
+    Heads {
+        batch: dim(q, 0),
+        heads,
+        lq: dim(q, 1),
+        lk: dim(k, 1),
+        d: dim(q, 2).checked_div(heads).unwrap_or(0),
+    }
+}
+
+/// The dropout multipliers of an attention, `None` for an empty tensor (no dropout).
+fn dropout_multipliers(keep: &FlexTensor) -> Option<&[f32]> {
+    Some(values(keep)).filter(|keep| !keep.is_empty())
+}
+
+/// Attention on `f32` tensors of non-zero sizes (the public function sends nothing else): the
+/// context, and the probabilities when `keep_probs`.
+fn attention(
+    [q, k, v]: [FlexTensor; 3],
+    key_bias: FlexTensor,
+    keep: FlexTensor,
+    heads: usize,
+    causal: bool,
+    keep_probs: bool,
+) -> (FlexTensor, FlexTensor) {
+    let (q, k, v) = (row_major(q), row_major(k), row_major(v));
+    let (key_bias, keep) = (row_major(key_bias), row_major(keep));
+    let sizes = attention_sizes(&q, &k, heads);
+    let masks = Masks {
+        key_bias: values(&key_bias),
+        causal,
+        keep: dropout_multipliers(&keep),
+    };
+    let (context, probs) = sizes.forward(values(&q), values(&k), values(&v), masks, keep_probs);
+    let context = like(&q, context);
+    let probs_shape = [sizes.batch, heads, sizes.lq, sizes.lk];
+    let probs_shape = if keep_probs { probs_shape } else { [0; 4] };
+    (
+        context,
+        FlexTensor::from_data(TensorData::new(probs, probs_shape)),
+    )
 }
 
 impl FusedOps for Flex {
@@ -106,5 +169,92 @@ impl FusedOps for Flex {
         let (dx, dgamma, dbeta) =
             kernels::layer_norm_backward(values(&x), values(&gamma), values(&grad), epsilon as f32);
         (like(&x, dx), like(&gamma, dgamma), like(&gamma, dbeta))
+    }
+
+    fn fused_linear(
+        x: FloatTensor<Self>,
+        weight: FloatTensor<Self>,
+        bias: FloatTensor<Self>,
+    ) -> FloatTensor<Self> {
+        if !is_f32(&[&x, &weight, &bias]) {
+            return Flex::linear(x, weight, Some(bias));
+        }
+        let (x, weight, bias) = (row_major(x), row_major(weight), row_major(bias));
+        let dense = dense_sizes(&x, &weight);
+        let y = dense.forward(values(&x), values(&weight), values(&bias));
+        matrix(y, [dense.rows, dense.d_out])
+    }
+
+    fn fused_linear_backward_input(
+        weight: FloatTensor<Self>,
+        grad: FloatTensor<Self>,
+    ) -> FloatTensor<Self> {
+        // Only reached from the autodiff node of an `f32` `fused_linear`.
+        let (weight, grad) = (row_major(weight), row_major(grad));
+        let dense = dense_sizes(&grad, &weight);
+        let dx = dense.backward_input(values(&weight), values(&grad));
+        matrix(dx, [dense.rows, dense.d_in])
+    }
+
+    fn fused_linear_backward_params(
+        x: FloatTensor<Self>,
+        grad: FloatTensor<Self>,
+    ) -> (FloatTensor<Self>, FloatTensor<Self>) {
+        let (x, grad) = (row_major(x), row_major(grad));
+        let dense = Dense {
+            rows: x.layout().shape().first().copied().unwrap_or(0),
+            d_in: last_dim(&x),
+            d_out: last_dim(&grad),
+        };
+        let (dweight, dbias) = dense.backward_params(values(&x), values(&grad));
+        let dbias = FlexTensor::from_data(TensorData::new(dbias, [dense.d_out]));
+        (matrix(dweight, [dense.d_in, dense.d_out]), dbias)
+    }
+
+    fn fused_attention(
+        q: FloatTensor<Self>,
+        k: FloatTensor<Self>,
+        v: FloatTensor<Self>,
+        key_bias: FloatTensor<Self>,
+        keep: FloatTensor<Self>,
+        heads: usize,
+        causal: bool,
+    ) -> FloatTensor<Self> {
+        attention([q, k, v], key_bias, keep, heads, causal, false).0
+    }
+
+    fn fused_attention_with_probs(
+        q: FloatTensor<Self>,
+        k: FloatTensor<Self>,
+        v: FloatTensor<Self>,
+        key_bias: FloatTensor<Self>,
+        keep: FloatTensor<Self>,
+        heads: usize,
+        causal: bool,
+    ) -> (FloatTensor<Self>, FloatTensor<Self>) {
+        attention([q, k, v], key_bias, keep, heads, causal, true)
+    }
+
+    fn fused_attention_backward(
+        q: FloatTensor<Self>,
+        k: FloatTensor<Self>,
+        v: FloatTensor<Self>,
+        probs: FloatTensor<Self>,
+        keep: FloatTensor<Self>,
+        grad: FloatTensor<Self>,
+        heads: usize,
+    ) -> (FloatTensor<Self>, FloatTensor<Self>, FloatTensor<Self>) {
+        let (q, k, v) = (row_major(q), row_major(k), row_major(v));
+        let (probs, keep, grad) = (row_major(probs), row_major(keep), row_major(grad));
+        let sizes = attention_sizes(&q, &k, heads);
+        let (dq, dk, dv) = sizes.backward(
+            values(&q),
+            values(&k),
+            values(&v),
+            values(&probs),
+            dropout_multipliers(&keep),
+            values(&grad),
+        );
+        (like(&q, dq), like(&k, dk), like(&v, dv))
     }
 }

@@ -67,6 +67,52 @@ pub(crate) fn exp(x: f32) -> f32 {
     }
 }
 
+/// Partial sums (and maxima) kept apart in a reduction: one running `f32` sum has to be added in
+/// order, which keeps the compiler from vectorising it. Sixteen lanes fill an AVX-512 register
+/// (two AVX2 ones) and are added up in a fixed order, so every CPU gets the same bits.
+const LANES: usize = 16;
+
+/// `Σ f(a[i], b[i], c[i])` over slices of equal length, vectorised.
+#[inline(always)]
+fn lane_sum3(a: &[f32], b: &[f32], c: &[f32], f: impl Fn(f32, f32, f32) -> f32) -> f32 {
+    let (a_blocks, a_rest) = a.as_chunks::<LANES>();
+    let (b_blocks, b_rest) = b.as_chunks::<LANES>();
+    let (c_blocks, c_rest) = c.as_chunks::<LANES>();
+    let mut acc = [0.0_f32; LANES];
+    for ((a, b), c) in a_blocks.iter().zip(b_blocks).zip(c_blocks) {
+        for i in 0..LANES {
+            acc[i] += f(a[i], b[i], c[i]);
+        }
+    }
+    for (((acc, &a), &b), &c) in acc.iter_mut().zip(a_rest).zip(b_rest).zip(c_rest) {
+        *acc += f(a, b, c);
+    }
+    acc.iter().fold(0.0, |s, &v| s + v)
+}
+
+/// `Σ f(a[i])`, vectorised.
+#[inline(always)]
+fn lane_sum(a: &[f32], f: impl Fn(f32) -> f32) -> f32 {
+    lane_sum3(a, a, a, |v, _, _| f(v))
+}
+
+/// The largest element, vectorised; NaNs are passed over (-inf for an empty row).
+#[inline(always)]
+fn lane_max(a: &[f32]) -> f32 {
+    let (blocks, rest) = a.as_chunks::<LANES>();
+    let mut acc = [f32::NEG_INFINITY; LANES];
+    for block in blocks {
+        for i in 0..LANES {
+            acc[i] = if block[i] > acc[i] { block[i] } else { acc[i] };
+        }
+    }
+    for (acc, &v) in acc.iter_mut().zip(rest) {
+        *acc = if v > *acc { v } else { *acc };
+    }
+    acc.iter()
+        .fold(f32::NEG_INFINITY, |m, &v| if v > m { v } else { m })
+}
+
 /// `x Φ(x)`, GELU in its erf form (BERT's `hidden_act: "gelu"`).
 #[inline(always)]
 fn gelu_one(x: f32) -> f32 {
@@ -119,16 +165,14 @@ fn task_len(len: usize) -> usize {
 }
 
 #[multiversion(targets("x86_64+avx512f+avx512vl+avx2+fma", "x86_64+avx2+fma"))]
-fn softmax_rows(x: &[f32], out: &mut [f32], len: usize) {
+pub(crate) fn softmax_rows(x: &[f32], out: &mut [f32], len: usize) {
     for (row, o) in x.chunks_exact(len).zip(out.chunks_exact_mut(len)) {
-        let max = row.iter().fold(f32::NEG_INFINITY, |m, &v| m.max(v));
-        let mut sum = 0.0;
+        // A NaN is skipped here but still spreads through its own exp into the sum.
+        let max = lane_max(row);
         for (o, &v) in o.iter_mut().zip(row) {
-            let e = exp(v - max);
-            *o = e;
-            sum += e;
+            *o = exp(v - max);
         }
-        let scale = 1.0 / sum;
+        let scale = 1.0 / lane_sum(o, |e| e);
         for o in o.iter_mut() {
             *o *= scale;
         }
@@ -136,10 +180,10 @@ fn softmax_rows(x: &[f32], out: &mut [f32], len: usize) {
 }
 
 #[multiversion(targets("x86_64+avx512f+avx512vl+avx2+fma", "x86_64+avx2+fma"))]
-fn softmax_backward_rows(y: &[f32], grad: &[f32], out: &mut [f32], len: usize) {
+pub(crate) fn softmax_backward_rows(y: &[f32], grad: &[f32], out: &mut [f32], len: usize) {
     let rows = y.chunks_exact(len).zip(grad.chunks_exact(len));
     for ((y, g), o) in rows.zip(out.chunks_exact_mut(len)) {
-        let dot: f32 = y.iter().zip(g).map(|(&y, &g)| y * g).sum();
+        let dot = lane_sum3(y, g, g, |y, g, _| y * g);
         for ((o, &y), &g) in o.iter_mut().zip(y).zip(g) {
             *o = y * (g - dot);
         }
@@ -177,8 +221,8 @@ pub(crate) fn softmax_backward(y: &[f32], grad: &[f32], len: usize) -> Vec<f32> 
 #[inline(always)]
 fn moments(row: &[f32], eps: f32) -> (f32, f32) {
     let n = row.len() as f32;
-    let mean = row.iter().sum::<f32>() / n;
-    let var = row.iter().map(|&v| (v - mean) * (v - mean)).sum::<f32>() / n;
+    let mean = lane_sum(row, |v| v) / n;
+    let var = lane_sum(row, |v| (v - mean) * (v - mean)) / n;
     (mean, 1.0 / (var + eps).sqrt())
 }
 
@@ -211,26 +255,15 @@ fn layer_norm_backward_rows(
         let (mean, rstd) = moments(row, eps);
         // With x̂ = (x - mean) rstd and gg = g γ:
         // dx = rstd (gg - mean(gg) - x̂ mean(gg x̂)).
-        let mut sum_gg = 0.0;
-        let mut sum_gg_xhat = 0.0;
-        for (((&v, &g), &w), (dg, db)) in row
-            .iter()
-            .zip(g)
-            .zip(gamma)
-            .zip(dgamma.iter_mut().zip(dbeta.iter_mut()))
-        {
-            let xhat = (v - mean) * rstd;
-            let gg = g * w;
-            sum_gg += gg;
-            sum_gg_xhat += gg * xhat;
-            *dg += g * xhat;
+        let xhat = |v: f32| (v - mean) * rstd;
+        let mean_gg = lane_sum3(g, gamma, g, |g, w, _| g * w) / n;
+        let mean_gg_xhat = lane_sum3(g, gamma, row, |g, w, v| g * w * xhat(v)) / n;
+        for (((&v, &g), dg), db) in row.iter().zip(g).zip(&mut *dgamma).zip(&mut *dbeta) {
+            *dg += g * xhat(v);
             *db += g;
         }
-        let mean_gg = sum_gg / n;
-        let mean_gg_xhat = sum_gg_xhat / n;
         for (((d, &v), &g), &w) in dx.iter_mut().zip(row).zip(g).zip(gamma) {
-            let xhat = (v - mean) * rstd;
-            *d = rstd * (g * w - mean_gg - xhat * mean_gg_xhat);
+            *d = rstd * (g * w - mean_gg - xhat(v) * mean_gg_xhat);
         }
     }
 }
@@ -351,6 +384,24 @@ mod tests {
         let masked = softmax(&[1.0, f32::MIN, 2.0, f32::NEG_INFINITY], 4);
         assert_eq!((masked[1], masked[3]), (0.0, 0.0));
         assert!(softmax(&[1.0, f32::NAN], 2).iter().all(|v| v.is_nan()));
+    }
+
+    #[test]
+    fn lane_reductions_equal_plain_ones_at_every_length() {
+        for len in [0, 1, 15, 16, 17, 64, 100] {
+            let a: Vec<f32> = (0..len).map(|i| ((i * 29) % 17) as f32 - 8.5).collect();
+            let b: Vec<f32> = (0..len).map(|i| 0.25 * i as f32).collect();
+            let dot: f64 = a.iter().zip(&b).map(|(&a, &b)| a as f64 * b as f64).sum();
+            assert!(
+                (lane_sum3(&a, &b, &a, |a, b, _| a * b) as f64 - dot).abs()
+                    < 1e-3 * (1.0 + dot.abs())
+            );
+            let sum: f64 = a.iter().map(|&v| v as f64).sum();
+            assert!((lane_sum(&a, |v| v) as f64 - sum).abs() < 1e-4);
+            let max = a.iter().cloned().fold(f32::NEG_INFINITY, f32::max);
+            assert_eq!(lane_max(&a), max, "length {len}");
+        }
+        assert_eq!(lane_max(&[f32::NAN, -3.0, f32::NAN]), -3.0);
     }
 
     #[test]

@@ -1,20 +1,27 @@
-//! GELU, softmax and layer normalisation as single fused operations with their own backward
-//! passes, multi-threaded and vectorised on burn's CPU backend (`flex`).
+//! GELU, softmax, layer normalisation and the dense layer as single fused operations with their
+//! own backward passes, multi-threaded and vectorised on burn's CPU backend (`flex`).
 //!
 //! Why: on `flex`, burn evaluates GELU with a scalar libm `erf` on one thread, and under autodiff
 //! it builds softmax and layer normalisation from ten or more elementwise operations, each a pass
 //! over memory and a node in the graph. In a BERT training step these were about a third of the
 //! time. Here each is one pass forward and one backward, written as a burn backend extension
-//! ([`FusedOps`]) so that the autodiff graph sees one node.
+//! ([`FusedOps`]) so that the autodiff graph sees one node. The dense layer calls the same `gemm`
+//! as burn but skips the zero-filled, copied output buffers and the separate bias pass.
 //!
 //! The functions below take the fused path for `f32` tensors on a `flex` device, with or without
 //! autodiff, and burn's own operations everywhere else (GPU backends fuse these themselves), so
 //! model code calls them unconditionally.
 
 mod autodiff;
+#[cfg(feature = "flex")]
+mod dense;
 mod flex;
 #[cfg(feature = "flex")]
+mod heads;
+#[cfg(feature = "flex")]
 mod kernels;
+#[cfg(feature = "flex")]
+mod product;
 
 use burn::backend::tensor::FloatTensor;
 use burn::backend::{Backend, Dispatch, DispatchDevice, backend_extension};
@@ -49,6 +56,59 @@ pub trait FusedOps: Backend {
         gamma: FloatTensor<Self>,
         grad: FloatTensor<Self>,
         epsilon: f64,
+    ) -> (FloatTensor<Self>, FloatTensor<Self>, FloatTensor<Self>);
+    /// A dense layer over rows: `x [rows, d_in] · weight [d_in, d_out] + bias [d_out]`.
+    fn fused_linear(
+        x: FloatTensor<Self>,
+        weight: FloatTensor<Self>,
+        bias: FloatTensor<Self>,
+    ) -> FloatTensor<Self>;
+    /// The input gradient of [`FusedOps::fused_linear`], `grad · weightᵀ`.
+    fn fused_linear_backward_input(
+        weight: FloatTensor<Self>,
+        grad: FloatTensor<Self>,
+    ) -> FloatTensor<Self>;
+    /// The weight and bias gradients of [`FusedOps::fused_linear`]: `xᵀ · grad` and the column
+    /// sums of `grad`.
+    fn fused_linear_backward_params(
+        x: FloatTensor<Self>,
+        grad: FloatTensor<Self>,
+    ) -> (FloatTensor<Self>, FloatTensor<Self>);
+    /// Multi-head attention with the heads side by side: queries `[B, L_q, heads * d]`, keys and
+    /// values `[B, L_k, heads * d]`, an additive `key_bias [B, L_k]`, dropout multipliers `keep
+    /// [B, heads, L_q, L_k]` (empty for none). Returns the context `[B, L_q, heads * d]`.
+    #[allow(clippy::too_many_arguments, unused_variables)]
+    fn fused_attention(
+        q: FloatTensor<Self>,
+        k: FloatTensor<Self>,
+        v: FloatTensor<Self>,
+        key_bias: FloatTensor<Self>,
+        keep: FloatTensor<Self>,
+        heads: usize,
+        causal: bool,
+    ) -> FloatTensor<Self>;
+    /// [`FusedOps::fused_attention`] that also returns the probabilities before dropout `[B,
+    /// heads, L_q, L_k]`, for [`FusedOps::fused_attention_backward`].
+    #[allow(clippy::too_many_arguments, unused_variables)]
+    fn fused_attention_with_probs(
+        q: FloatTensor<Self>,
+        k: FloatTensor<Self>,
+        v: FloatTensor<Self>,
+        key_bias: FloatTensor<Self>,
+        keep: FloatTensor<Self>,
+        heads: usize,
+        causal: bool,
+    ) -> (FloatTensor<Self>, FloatTensor<Self>);
+    /// The gradients of [`FusedOps::fused_attention`] for `q`, `k` and `v`.
+    #[allow(clippy::too_many_arguments, unused_variables)]
+    fn fused_attention_backward(
+        q: FloatTensor<Self>,
+        k: FloatTensor<Self>,
+        v: FloatTensor<Self>,
+        probs: FloatTensor<Self>,
+        keep: FloatTensor<Self>,
+        grad: FloatTensor<Self>,
+        heads: usize,
     ) -> (FloatTensor<Self>, FloatTensor<Self>, FloatTensor<Self>);
 }
 
@@ -143,6 +203,26 @@ pub fn layer_norm<const D: usize>(
         gamma.into_dispatch(),
         beta.into_dispatch(),
         epsilon,
+    ))
+}
+
+/// `x [rows, d_in] · weight [d_in, d_out] + bias` as one fused operation (with its own backward)
+/// on `flex`; burn's [`linear`](burn::tensor::module::linear) elsewhere, and for operands whose
+/// shapes disagree, so that the error is burn's.
+pub(crate) fn dense(x: Tensor<2>, weight: Tensor<2>, bias: Option<Tensor<1>>) -> Tensor<2> {
+    let [_, d_in] = x.dims();
+    let [weight_in, d_out] = weight.dims();
+    let bias_fits = bias
+        .as_ref()
+        .is_none_or(|b| b.dims() == [d_out] && b.dtype() == DType::F32);
+    if !fusable(&x) || weight.dtype() != DType::F32 || weight_in != d_in || !bias_fits {
+        return burn::tensor::module::linear(x, weight, bias);
+    }
+    let bias = bias.unwrap_or_else(|| Tensor::zeros([d_out], &weight.device()));
+    Tensor::from_dispatch(<Dispatch as FusedOps>::fused_linear(
+        x.into_dispatch(),
+        weight.into_dispatch(),
+        bias.into_dispatch(),
     ))
 }
 
