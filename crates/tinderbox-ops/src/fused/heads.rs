@@ -35,6 +35,21 @@ pub(crate) struct Masks<'a> {
     pub keep: Option<&'a [f32]>,
 }
 
+/// The probabilities `p` as the weighted sum uses them: times the dropout multipliers `keep`
+/// (written into `scratch`), or `p` itself without dropout.
+fn after_dropout<'a>(p: &'a [f32], keep: Option<&[f32]>, scratch: &'a mut [f32]) -> &'a [f32] {
+    match keep {
+        Some(keep) => {
+            scratch
+                .iter_mut()
+                .zip(p.iter().zip(keep))
+                .for_each(|(s, (p, m))| *s = p * m);
+            scratch
+        }
+        None => p,
+    }
+}
+
 impl Heads {
     fn width(self) -> usize {
         self.heads * self.d
@@ -96,16 +111,10 @@ impl Heads {
         let scores = self.lq * self.lk;
         self.scores(b, h, q, k, masks, s);
         softmax_rows(s, p, self.lk);
-        let weights: &[f32] = match masks.keep {
-            Some(keep) => {
-                let keep = &keep[(b * self.heads + h) * scores..][..scores];
-                s.iter_mut()
-                    .zip(p.iter().zip(keep))
-                    .for_each(|(s, (p, m))| *s = p * m);
-                s
-            }
-            None => p,
-        };
+        let keep = masks
+            .keep
+            .map(|keep| &keep[(b * self.heads + h) * scores..][..scores]);
+        let weights = after_dropout(p, keep, s);
         Product {
             m: self.lq,
             n: self.d,
@@ -170,16 +179,7 @@ impl Heads {
                     let p = &probs[offset..][..scores];
                     let keep = keep.map(|keep| &keep[offset..][..scores]);
                     let dout = &grad[self.at(b, self.lq, h)..];
-                    // The probabilities as used, after dropout.
-                    let used: &[f32] = match keep {
-                        Some(keep) => {
-                            a.iter_mut()
-                                .zip(p.iter().zip(keep))
-                                .for_each(|(a, (p, m))| *a = p * m);
-                            &a
-                        }
-                        None => p,
-                    };
+                    let used = after_dropout(p, keep, &mut a);
                     // dv = usedᵀ · dout
                     Product {
                         m: self.lk,
