@@ -496,3 +496,41 @@ fn step_budgets_and_bad_batches_are_errors() {
     assert!(timed.state.step >= 1 && timed.state.step <= timed.state.planned_steps);
     assert_eq!(timed.state.history.len(), 1, "the last step is evaluated");
 }
+
+#[test]
+fn a_time_budget_is_planned_again_from_the_real_steps() {
+    let _rng = serial();
+    let device = Device::default();
+    let dir = tempfile::tempdir().unwrap();
+    let budget = tinderbox_train::StepBudget {
+        max_steps: None,
+        max_minutes: Some(0.06),
+        eval_every: 1000,
+        checkpoint_every: 1000,
+    };
+    let trainer = tinderbox_train::StepTrainer::new(
+        config(1).with_grad_accumulation(2),
+        budget,
+        RunDir::create(dir.path()).unwrap(),
+        device.clone(),
+    )
+    .unwrap()
+    .with_progress(false);
+    // The probe times the model's forward and backward pass only; making each batch here takes
+    // 25 ms more, so the probe's plan is several times too long and only the plan made from
+    // the real steps lays the schedule over the 3.6 s (about 70 steps of two batches).
+    let slow = |n: usize, device: &Device| {
+        std::thread::sleep(std::time::Duration::from_millis(25));
+        stream(n, device)
+    };
+    let out = trainer.fit(Toy::new(&device, 1.0), slow, held_out).unwrap();
+    let planned = out.state.planned_steps;
+    assert!((30..150).contains(&planned), "planned {planned} steps");
+    // The run ends on its plan, with the schedule decayed, not cut off by the clock early.
+    assert!(out.finished);
+    assert!(
+        out.state.step + 5 >= planned,
+        "{} of {planned} steps",
+        out.state.step
+    );
+}
