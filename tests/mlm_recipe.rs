@@ -114,6 +114,24 @@ fn exported_batches_are_the_runs(run: &Path, config: &MlmRunConfig, summary: &Ml
             .map(|c| i64::from_le_bytes(c.try_into().unwrap()))
             .collect()
     };
+    let masked_rate = |split: &str| {
+        let attention = ints(&format!("{split}_attention_mask"));
+        let labels = ints(&format!("{split}_labels"));
+        let masked = labels.iter().filter(|&&l| l != -100).count();
+        masked as f64 / attention.iter().filter(|&&a| a == 1).count() as f64
+    };
+    // Training masks at the run's rate, the held-out batches at BERT's 15 % whatever it is.
+    let train_rate = masked_rate("train");
+    assert!(
+        (train_rate - config.train_mask_probability).abs() < 0.07,
+        "training masked rate {train_rate}, configured {}",
+        config.train_mask_probability
+    );
+    let heldout_rate = masked_rate("heldout");
+    assert!(
+        (0.10..0.20).contains(&heldout_rate),
+        "held-out masked rate {heldout_rate}"
+    );
     let (ids, attention, labels) = (
         ints("train_input_ids"),
         ints("train_attention_mask"),
@@ -121,9 +139,6 @@ fn exported_batches_are_the_runs(run: &Path, config: &MlmRunConfig, summary: &Ml
     );
     assert_eq!(ids.len(), 5 * config.train.batch_size * config.max_len);
     let masked: Vec<usize> = (0..labels.len()).filter(|&i| labels[i] != -100).collect();
-    let real = attention.iter().filter(|&&a| a == 1).count();
-    let rate = masked.len() as f64 / real as f64;
-    assert!((0.08..0.25).contains(&rate), "masked rate {rate}");
     assert!(
         masked
             .iter()
@@ -329,6 +344,11 @@ fn bad_corpora_and_settings_are_clear_errors() {
     long.max_len = 64;
     let err = run(&long, "e");
     assert!(err.contains("exceeds the model's 32 positions"), "{err}");
+
+    let mut nothing_masked = tiny(MlmModelKind::Bert, &data, 2);
+    nothing_masked.train_mask_probability = 0.0;
+    let err = run(&nothing_masked, "f");
+    assert!(err.contains("--mask-probability 0"), "{err}");
 
     let err = SavedMlm::load(&dir.path().join("never-ran"))
         .err()

@@ -14,7 +14,8 @@ same number of steps, side by side with ours.
 The recipe is the run's own (config metadata): BERT sizes and dropout, AdamW with weight decay
 0.01 except biases and LayerNorm weights, warm-up over the run's share of the steps then linear
 decay over the steps the run planned (`get_linear_schedule_with_warmup`), global-norm clipping at 1.0. Only the initial weights
-differ (each library's own draw from BERT's normal(0, 0.02) initialisation).
+differ (each library's own draw from normal(0, the run's initializer_range)); a run that starts its
+position table from sinusoids starts this model's from the same table.
 """
 
 import argparse
@@ -25,6 +26,16 @@ import time
 import torch
 from safetensors import safe_open
 from transformers import BertConfig, BertForMaskedLM, get_linear_schedule_with_warmup
+
+
+def sinusoids(positions, hidden, rms):
+    """tinderbox_nn::transformer::sinusoidal_table: sin at even columns, cos at odd ones,
+    frequency 10000^(-2 floor(c / 2) / hidden), scaled to root mean square `rms`."""
+    column = torch.arange(hidden, dtype=torch.float64)
+    frequency = 10000.0 ** (-(2 * torch.div(column, 2, rounding_mode="floor")) / hidden)
+    angle = torch.arange(positions, dtype=torch.float64)[:, None] * frequency[None, :]
+    waves = torch.where(column.long() % 2 == 0, torch.sin(angle), torch.cos(angle))
+    return (waves * rms * math.sqrt(2.0)).float()
 
 
 def main():
@@ -64,8 +75,13 @@ def main():
         type_vocab_size=bert["type_vocab_size"],
         layer_norm_eps=bert["layer_norm_eps"],
         pad_token_id=int(meta["pad_token_id"]),
+        initializer_range=bert.get("initializer_range", 0.02),
     )
     model = BertForMaskedLM(config)
+    if run.get("sinusoidal_positions", False):
+        with torch.no_grad():
+            table = model.bert.embeddings.position_embeddings.weight
+            table.copy_(sinusoids(*table.shape, config.initializer_range))
 
     optimizer_config = train["optimizer"]
     no_decay = ("bias", "LayerNorm.weight")

@@ -24,7 +24,9 @@ use tinderbox_train::{
     CONFIG_FILE, Meter, RunDir, Score, StepBatch, StepTrainer, TrainTask, load_model, read_batch,
 };
 
-pub use config::{MlmModelConfig, MlmModelKind, MlmRunConfig, TokenizerChoice};
+pub use config::{
+    MlmModelConfig, MlmModelKind, MlmRunConfig, PRETRAINING_MASK_PROBABILITY, TokenizerChoice,
+};
 pub use corpus_prep::{HeldOutDocuments, SPLIT_FILE, TOKENIZER_FILE};
 pub use export::export_batches;
 pub use fill_mask::{Candidate, FilledMask};
@@ -97,9 +99,20 @@ macro_rules! with_mlm {
 }
 
 impl PretrainedMlm {
-    fn init(config: &MlmModelConfig, device: &Device) -> Result<Self, Error> {
-        Ok(match config {
-            MlmModelConfig::Bert(c) => Self::Bert(BertForMaskedLm::init(c, device)?),
+    /// A new model as `config.model` says, its position table started from sinusoids if
+    /// `config.sinusoidal_positions`.
+    fn init(config: &MlmRunConfig, device: &Device) -> Result<Self, Error> {
+        Ok(match &config.model {
+            MlmModelConfig::Bert(c) => {
+                let mut model = BertForMaskedLm::init(c, device)?;
+                if config.sinusoidal_positions {
+                    model.bert.embeddings = model
+                        .bert
+                        .embeddings
+                        .with_sinusoidal_positions(c.initializer_range);
+                }
+                Self::Bert(model)
+            }
             MlmModelConfig::Lstm(c) => Self::Lstm(c.init(device)),
         })
     }
@@ -158,7 +171,7 @@ pub fn pretrain(
 
     let device = default_device();
     device.seed(config.train.seed);
-    let model = PretrainedMlm::init(&config.model, &device)?;
+    let model = PretrainedMlm::init(&config, &device)?;
     let parameters = model.parameters();
     let (mut stream, eval_batches) = run_batches(&config, &data, &device)?;
     let trainer = StepTrainer::new(
@@ -284,16 +297,22 @@ fn run_batches(
     data: &corpus_prep::PreparedData,
     device: &Device,
 ) -> Result<(MlmStream, Vec<MlmBatch>), Error> {
-    let collator = collator(config, &data.tokenizer)?;
+    let train_collator = collator(config, &data.tokenizer, config.train_mask_probability)?;
+    // BERT's 15 % whatever the training rate, so that held-out accuracies compare across runs.
+    let heldout_collator = collator(
+        config,
+        &data.tokenizer,
+        MlmMaskingConfig::default().probability,
+    )?;
     let stream = MlmStream::new(
         data.train.clone(),
-        collator.clone(),
+        train_collator,
         config.train.batch_size,
         config.train.seed,
     )?;
     let heldout = fixed_mlm_batches(
         &data.heldout,
-        &collator,
+        &heldout_collator,
         config.train.batch_size,
         config.eval_sequences,
         config.train.seed,
@@ -302,8 +321,13 @@ fn run_batches(
     Ok((stream, heldout))
 }
 
-/// BERT's masking for the run's tokenizer: its special tokens are never chosen.
-fn collator(config: &MlmRunConfig, tokenizer: &Tokenizer) -> Result<MlmCollator, Error> {
+/// BERT's masking of `probability` of the tokens for the run's tokenizer: its special tokens
+/// are never chosen.
+fn collator(
+    config: &MlmRunConfig,
+    tokenizer: &Tokenizer,
+    probability: f64,
+) -> Result<MlmCollator, Error> {
     let specials = tokenizer.special_tokens();
     let (Some(mask), Some(pad)) = (specials.mask.clone(), specials.pad.clone()) else {
         return Err(Error::Invalid(
@@ -312,6 +336,7 @@ fn collator(config: &MlmRunConfig, tokenizer: &Tokenizer) -> Result<MlmCollator,
     };
     let masking = MlmMaskingConfig {
         whole_word: config.whole_word_masking,
+        probability,
         ..MlmMaskingConfig::default()
     };
     let masker = MlmMasker::new(masking, tokenizer.vocab_size(), mask.id, &specials.ids())?;
@@ -376,7 +401,7 @@ impl SavedMlm {
         let run = RunDir::open(dir)?;
         let tokenizer = Tokenizer::from_file(run.file(TOKENIZER_FILE))?;
         let device = default_device();
-        let model = match PretrainedMlm::init(&config.model, &device)? {
+        let model = match PretrainedMlm::init(&config, &device)? {
             PretrainedMlm::Bert(m) => PretrainedMlm::Bert(load_model(&run.model_file(), m)?),
             PretrainedMlm::Lstm(m) => PretrainedMlm::Lstm(load_model(&run.model_file(), m)?),
         };

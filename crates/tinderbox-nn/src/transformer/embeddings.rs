@@ -2,6 +2,7 @@
 //! dropout. Field names mirror `BertEmbeddings` in Hugging Face checkpoints.
 
 use super::{LayerNorm, LayerNormConfig};
+use burn::module::Param;
 use burn::nn::{Dropout, DropoutConfig, Embedding, EmbeddingConfig, Initializer};
 use burn::prelude::*;
 
@@ -72,6 +73,17 @@ impl BertEmbeddings {
     /// The longest sequence the position table covers.
     pub fn max_positions(&self) -> usize {
         self.position_embeddings.weight.dims()[0]
+    }
+
+    /// Starts the learned position table from sine and cosine waves of root mean square `rms`
+    /// instead of random values (see [`sinusoidal_table`](super::sinusoidal_table) for why):
+    /// for pre-training from scratch.
+    pub fn with_sinusoidal_positions(mut self, rms: f64) -> Self {
+        let [positions, hidden] = self.position_embeddings.weight.dims();
+        let device = self.position_embeddings.weight.device();
+        self.position_embeddings.weight =
+            Param::from_tensor(super::sinusoidal_positions(positions, hidden, rms, &device));
+        self
     }
 
     /// Embeds `ids [B, L]` (with `type_ids [B, L]`, all 0 when `None`) to `[B, L, H]`.

@@ -7,6 +7,7 @@ mod bert;
 mod embeddings;
 mod encoder_layer;
 mod layer_norm;
+mod positions;
 
 pub use activation::HiddenAct;
 pub use attention::{MultiHeadSelfAttention, MultiHeadSelfAttentionConfig};
@@ -16,3 +17,4 @@ pub use encoder_layer::{
     BertAttention, BertIntermediate, BertLayer, BertLayerConfig, ResidualOutput,
 };
 pub use layer_norm::{LayerNorm, LayerNormConfig};
+pub use positions::{sinusoidal_positions, sinusoidal_table};

@@ -1,0 +1,102 @@
+//! Sine and cosine position tables (Vaswani et al., 2017) as the starting values of BERT's
+//! learned position embeddings.
+//!
+//! A masked-language model learns nothing from the context until its attention can tell near
+//! positions from far ones. With BERT's `N(0, 0.02)` table every position is as unlike its
+//! neighbour as any other, and a small BERT trained from scratch spends its first thousand steps
+//! predicting the unigram distribution. In a sinusoidal table the dot product of two rows depends
+//! only on their offset and is largest at offset 0, so neighbouring positions start similar. The
+//! table stays a learned `position_embeddings` with its Hugging Face name and shape: checkpoints
+//! load and save as before.
+
+use burn::prelude::*;
+
+/// `positions x hidden` values, row-major: column `c` of row `p` is `sin(p * w)` for even `c` and
+/// `cos(p * w)` for odd `c`, with `w = 10000^(-2 floor(c / 2) / hidden)`, scaled so that the
+/// root mean square of the table is `rms` (exactly, for an even `hidden`).
+///
+/// ```
+/// let table = tinderbox_nn::transformer::sinusoidal_table(128, 256, 0.02);
+/// let rms = (table.iter().map(|v| v * v).sum::<f32>() / table.len() as f32).sqrt();
+/// assert!((rms - 0.02).abs() < 1e-6);
+/// ```
+pub fn sinusoidal_table(positions: usize, hidden: usize, rms: f64) -> Vec<f32> {
+    // A sine and a cosine of one frequency square-sum to 1: a pair's mean square is 1/2.
+    let scale = rms * std::f64::consts::SQRT_2;
+    let mut table = Vec::with_capacity(positions * hidden);
+    for p in 0..positions {
+        for c in 0..hidden {
+            let exponent = (2 * (c / 2)) as f64 / hidden as f64;
+            let angle = p as f64 * 10_000f64.powf(-exponent);
+            let wave = if c % 2 == 0 { angle.sin() } else { angle.cos() };
+            table.push((wave * scale) as f32);
+        }
+    }
+    table
+}
+
+/// [`sinusoidal_table`] as a `[positions, hidden]` tensor on `device`.
+pub fn sinusoidal_positions(
+    positions: usize,
+    hidden: usize,
+    rms: f64,
+    device: &Device,
+) -> Tensor<2> {
+    let table = sinusoidal_table(positions, hidden, rms);
+    Tensor::<1>::from_floats(table.as_slice(), device).reshape([positions, hidden])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn dot(table: &[f32], hidden: usize, i: usize, j: usize) -> f64 {
+        (0..hidden)
+            .map(|c| table[i * hidden + c] as f64 * table[j * hidden + c] as f64)
+            .sum()
+    }
+
+    #[test]
+    fn first_rows_are_the_known_waves() {
+        let s = 0.5 * std::f64::consts::SQRT_2;
+        let table = sinusoidal_table(3, 4, 0.5);
+        // Row 0: sin 0, cos 0 for both frequencies.
+        let expected_0 = [0.0, s, 0.0, s];
+        // Row 1: frequencies 1 and 10000^(-1/2) = 0.01.
+        let expected_1 = [
+            1f64.sin() * s,
+            1f64.cos() * s,
+            0.01f64.sin() * s,
+            0.01f64.cos() * s,
+        ];
+        for (got, want) in table[..8].iter().zip(expected_0.iter().chain(&expected_1)) {
+            assert!((*got as f64 - want).abs() < 1e-6, "{got} vs {want}");
+        }
+    }
+
+    #[test]
+    fn similarity_depends_on_the_offset_and_peaks_at_zero() {
+        let hidden = 64;
+        let table = sinusoidal_table(40, hidden, 0.02);
+        for offset in 0..8 {
+            let first = dot(&table, hidden, 5, 5 + offset);
+            let later = dot(&table, hidden, 30, 30 + offset);
+            assert!(
+                (first - later).abs() < 1e-6,
+                "offset {offset}: {first} vs {later}"
+            );
+        }
+        let own = dot(&table, hidden, 10, 10);
+        let near = dot(&table, hidden, 10, 11);
+        let far = dot(&table, hidden, 10, 30);
+        assert!(own > near && near > far, "{own} {near} {far}");
+    }
+
+    #[test]
+    fn odd_widths_and_empty_tables() {
+        assert_eq!(sinusoidal_table(3, 5, 0.1).len(), 15);
+        assert!(sinusoidal_table(0, 8, 0.1).is_empty());
+        let device = Default::default();
+        assert_eq!(sinusoidal_positions(7, 6, 0.1, &device).dims(), [7, 6]);
+    }
+}
