@@ -75,6 +75,18 @@ mod tests {
     }
 
     #[test]
+    fn equals_burns_sinusoids_at_root_mean_square_one_half_sqrt_two() {
+        // burn's `generate_sinusoids` (the fixed encoding of `PositionalEncoding`) computes the
+        // same waves unscaled, in f32; it asserts an even width and at most `max_timescale`
+        // positions, which is why the table is written here.
+        let device = Default::default();
+        let ours = sinusoidal_positions(60, 16, std::f64::consts::FRAC_1_SQRT_2, &device);
+        let burns = burn::nn::generate_sinusoids(60, 16, 10_000, &device);
+        let diff: f32 = (ours - burns).abs().max().into_scalar();
+        assert!(diff < 1e-4, "max difference {diff}");
+    }
+
+    #[test]
     fn similarity_depends_on_the_offset_and_peaks_at_zero() {
         let hidden = 64;
         let table = sinusoidal_table(40, hidden, 0.02);
