@@ -114,30 +114,28 @@ fn exported_batches_are_the_runs(run: &Path, config: &MlmRunConfig, summary: &Ml
             .map(|c| i64::from_le_bytes(c.try_into().unwrap()))
             .collect()
     };
-    let masked_rate = |split: &str| {
-        let attention = ints(&format!("{split}_attention_mask"));
-        let labels = ints(&format!("{split}_labels"));
+    let masked_rate = |attention: &[i64], labels: &[i64]| {
         let masked = labels.iter().filter(|&&l| l != -100).count();
         masked as f64 / attention.iter().filter(|&&a| a == 1).count() as f64
     };
-    // Training masks at the run's rate, the held-out batches at BERT's 15 % whatever it is.
-    let train_rate = masked_rate("train");
-    assert!(
-        (train_rate - config.train_mask_probability).abs() < 0.07,
-        "training masked rate {train_rate}, configured {}",
-        config.train_mask_probability
-    );
-    let heldout_rate = masked_rate("heldout");
-    assert!(
-        (0.10..0.20).contains(&heldout_rate),
-        "held-out masked rate {heldout_rate}"
-    );
     let (ids, attention, labels) = (
         ints("train_input_ids"),
         ints("train_attention_mask"),
         ints("train_labels"),
     );
     assert_eq!(ids.len(), 5 * config.train.batch_size * config.max_len);
+    // Training masks at the run's rate, the held-out batches at BERT's 15 % whatever it is.
+    let train_rate = masked_rate(&attention, &labels);
+    assert!(
+        (train_rate - config.train_mask_probability).abs() < 0.07,
+        "training masked rate {train_rate}, configured {}",
+        config.train_mask_probability
+    );
+    let heldout_rate = masked_rate(&ints("heldout_attention_mask"), &ints("heldout_labels"));
+    assert!(
+        (0.10..0.20).contains(&heldout_rate),
+        "held-out masked rate {heldout_rate}"
+    );
     let masked: Vec<usize> = (0..labels.len()).filter(|&i| labels[i] != -100).collect();
     assert!(
         masked

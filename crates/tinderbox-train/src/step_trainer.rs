@@ -234,10 +234,6 @@ impl StepTrainer {
                 (None, None) => 1,
             };
         }
-        let mut span = ScheduleSpan {
-            steps_per_epoch: state.planned_steps,
-            total_steps: state.planned_steps,
-        };
         let time_budget = self.budget.max_minutes.map(|m| m * 60.0);
         // A plan from the probe is checked against real steps once, early (see `REPLAN`).
         let replan = self.budget.max_steps.is_none() && state.step == 0;
@@ -287,6 +283,11 @@ impl StepTrainer {
             if let Some(max) = cfg.clip_grad_norm {
                 grads = tinderbox_ops::clip_grad_norm(&model, grads, max).0;
             }
+            // Laid over the plan as it stands: the plan may change once, early (see `REPLAN`).
+            let span = ScheduleSpan {
+                steps_per_epoch: state.planned_steps,
+                total_steps: state.planned_steps,
+            };
             let lr = cfg.schedule.lr_at(cfg.lr, state.step, span);
             model = optim.step(lr, model, grads);
             state.step += 1;
@@ -300,10 +301,6 @@ impl StepTrainer {
                     / (REPLAN.end - REPLAN.start) as f64;
                 let left = (budget - state.train_seconds).max(0.0) * REPLAN_MARGIN;
                 state.planned_steps = state.step + (left / per_step.max(1e-9)) as usize;
-                span = ScheduleSpan {
-                    steps_per_epoch: state.planned_steps,
-                    total_steps: state.planned_steps,
-                };
                 bar.set_length(state.planned_steps as u64);
             }
             bar.inc(1);
