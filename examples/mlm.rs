@@ -21,6 +21,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::Parser;
+use tinderbox::nn::transformer::LocalAttentionConfig;
 use tinderbox::recipes::masked_lm::{
     self as recipe, FilledMask, MlmModelConfig, MlmModelKind, MlmRunConfig, SavedMlm,
     TokenizerChoice,
@@ -102,9 +103,24 @@ struct Args {
     /// BERT's 0.15).
     #[arg(long, default_value_t = recipe::PRETRAINING_MASK_PROBABILITY, value_parser = tinderbox::cli::fraction)]
     mask_probability: f64,
-    /// Start BERT's position table from random values, as BERT does, instead of sinusoids.
+    /// Start BERT's position table from random values, as BERT does, instead of sinusoids
+    /// (implies --no-local-attention).
     #[arg(long)]
     random_positions: bool,
+    /// Start every attention head from random values, as BERT does, instead of the first
+    /// layer's heads on the neighbouring tokens.
+    #[arg(long)]
+    no_local_attention: bool,
+    /// The neighbour each head of the local layers starts on, head h taking the h-th (cycling):
+    /// -1 is the token before.
+    #[arg(long, value_delimiter = ',', allow_hyphen_values = true, default_values_t = [-1i64, 1, -2, 2])]
+    local_offsets: Vec<i64>,
+    /// How many layers, from the first, start with local heads.
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u64).range(1..))]
+    local_layers: u64,
+    /// How sharply the local heads start: the score of their offset above the others.
+    #[arg(long, default_value_t = 6.0, value_parser = tinderbox::cli::positive)]
+    local_peak_logit: f64,
 
     /// Seed for the weights, shuffling, masks and dropout.
     #[arg(long, default_value_t = 42)]
@@ -238,6 +254,12 @@ fn config_from(args: &Args) -> MlmRunConfig {
     config.whole_word_masking = args.whole_word;
     config.train_mask_probability = args.mask_probability;
     config.sinusoidal_positions = !args.random_positions;
+    config.local_attention =
+        (!args.random_positions && !args.no_local_attention).then(|| LocalAttentionConfig {
+            offsets: args.local_offsets.clone(),
+            layers: args.local_layers as usize,
+            peak_logit: args.local_peak_logit,
+        });
     config.train.batch_size = args.batch_size as usize;
     config.train.lr = args.lr;
     config.train.seed = args.seed;

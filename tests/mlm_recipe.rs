@@ -5,6 +5,7 @@
 use std::path::Path;
 
 use tinderbox::data::text::TextSource;
+use tinderbox::nn::transformer::LocalAttentionConfig;
 use tinderbox::recipes::masked_lm::{
     MlmModelConfig, MlmModelKind, MlmRunConfig, MlmRunSummary, SavedMlm, TokenizerChoice,
     export_batches, load_run_config, pretrain,
@@ -347,6 +348,17 @@ fn bad_corpora_and_settings_are_clear_errors() {
     nothing_masked.train_mask_probability = 0.0;
     let err = run(&nothing_masked, "f");
     assert!(err.contains("--mask-probability 0"), "{err}");
+
+    let mut far = tiny(MlmModelKind::Bert, &data, 2);
+    far.local_attention = Some(LocalAttentionConfig {
+        offsets: vec![-1, 9],
+        ..Default::default()
+    });
+    let err = run(&far, "g");
+    assert!(
+        err.contains("9 is too far") && err.contains("--local-offsets"),
+        "{err}"
+    );
 
     let err = SavedMlm::load(&dir.path().join("never-ran"))
         .err()

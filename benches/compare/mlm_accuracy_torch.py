@@ -15,7 +15,8 @@ The recipe is the run's own (config metadata): BERT sizes and dropout, AdamW wit
 0.01 except biases and LayerNorm weights, warm-up over the run's share of the steps then linear
 decay over the steps the run planned (`get_linear_schedule_with_warmup`), global-norm clipping at 1.0. Only the initial weights
 differ (each library's own draw from normal(0, the run's initializer_range)); a run that starts its
-position table from sinusoids starts this model's from the same table.
+position table from sinusoids, or its first layers' heads on the neighbouring tokens, starts this
+model the same way.
 """
 
 import argparse
@@ -36,6 +37,57 @@ def sinusoids(positions, hidden, rms):
     angle = torch.arange(positions, dtype=torch.float64)[:, None] * frequency[None, :]
     waves = torch.where(column.long() % 2 == 0, torch.sin(angle), torch.cos(angle))
     return (waves * rms * math.sqrt(2.0)).float()
+
+
+def fourier_table(positions, hidden, pairs, rms):
+    """tinderbox_nn::transformer::fourier_table: column pair c holds sin and cos of
+    p * pi * (c mod pairs + 1/2) / pairs, every second copy of the frequencies negated."""
+    pair = torch.arange(hidden, dtype=torch.float64).div(2, rounding_mode="floor")
+    frequency = math.pi * (pair % pairs + 0.5) / pairs
+    sign = 1.0 - 2.0 * (pair.div(pairs, rounding_mode="floor") % 2)
+    angle = torch.arange(positions, dtype=torch.float64)[:, None] * frequency[None, :]
+    column = torch.arange(hidden)
+    waves = torch.where(column % 2 == 0, torch.sin(angle), torch.cos(angle))
+    return (waves * sign * rms * math.sqrt(2.0)).float()
+
+
+def start_local_attention(model, local):
+    """BertModel::with_local_attention: the Fourier position table at the word table's root
+    mean square, and query/key weights of the first layers that aim head h at its offset."""
+    config = model.config
+    hidden = config.hidden_size
+    width = hidden // config.num_attention_heads
+    pairs = width // 2
+    embeddings = model.bert.embeddings
+    rms = lambda t: t.double().pow(2).mean().sqrt().item()
+    word_rms = rms(embeddings.word_embeddings.weight)
+    type_rms = rms(embeddings.token_type_embeddings.weight[:1])
+    table = embeddings.position_embeddings.weight
+    table.copy_(fourier_table(table.shape[0], hidden, pairs, word_rms))
+    amplitude = math.sqrt(2.0) * word_rms / math.sqrt(2 * word_rms**2 + type_rms**2)
+    copies = hidden // width
+    gain = math.sqrt(local["peak_logit"] * math.sqrt(width) / pairs) / (copies * amplitude)
+    # torch's Linear weight is [out, in].
+    query = torch.zeros(hidden, hidden, dtype=torch.float64)
+    key = torch.zeros(hidden, hidden, dtype=torch.float64)
+    offsets = local["offsets"]
+    for head in range(hidden // width):
+        offset = offsets[head % len(offsets)]
+        for pair in range(hidden // 2):
+            k = pair % pairs
+            g = gain * (1.0 if (pair // pairs) % 2 == 0 else -1.0)
+            angle = math.pi * (k + 0.5) / pairs * offset
+            s_in, c_in = 2 * pair, 2 * pair + 1
+            s_out, c_out = head * width + 2 * k, head * width + 2 * k + 1
+            query[s_out, s_in] += g * math.cos(angle)
+            query[s_out, c_in] += g * math.sin(angle)
+            query[c_out, s_in] -= g * math.sin(angle)
+            query[c_out, c_in] += g * math.cos(angle)
+            key[s_out, s_in] += g
+            key[c_out, c_in] += g
+    for layer in model.bert.encoder.layer[: local["layers"]]:
+        layer.attention.self.query.weight.copy_(query.float())
+        layer.attention.self.key.weight.copy_(key.float())
 
 
 def main():
@@ -82,6 +134,9 @@ def main():
         with torch.no_grad():
             table = model.bert.embeddings.position_embeddings.weight
             table.copy_(sinusoids(*table.shape, config.initializer_range))
+    if run.get("local_attention"):
+        with torch.no_grad():
+            start_local_attention(model, run["local_attention"])
 
     optimizer_config = train["optimizer"]
     no_decay = ("bias", "LayerNorm.weight")

@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use serde::{Deserialize, Serialize};
 use tinderbox_data::mlm::{Corpus, HeldOutSplit};
 use tinderbox_heads::LstmForMaskedLmConfig;
-use tinderbox_nn::transformer::BertConfig;
+use tinderbox_nn::transformer::{BertConfig, LocalAttentionConfig};
 use tinderbox_train::{
     BERT_NO_DECAY, LrSchedule, OptimizerConfig, OptimizerKind, StepBudget, TrainConfig,
 };
@@ -141,9 +141,15 @@ pub struct MlmRunConfig {
     #[serde(default = "bert_mask_probability")]
     pub train_mask_probability: f64,
     /// Start BERT's learned position table from sine and cosine waves (see
-    /// `tinderbox_nn::transformer::sinusoidal_table`) instead of random values.
+    /// `tinderbox_nn::transformer::sinusoidal_table`) instead of random values, when
+    /// `local_attention` (which has its own table) is off.
     #[serde(default)]
     pub sinusoidal_positions: bool,
+    /// Start BERT's first layers with each head on a fixed neighbour (see
+    /// `tinderbox_nn::transformer::LocalAttentionConfig`). Its position table replaces the
+    /// sinusoids.
+    #[serde(default)]
+    pub local_attention: Option<LocalAttentionConfig>,
     /// Optimizer, schedule, clipping, accumulation, batch size and seed (epochs do not apply).
     pub train: TrainConfig,
     /// Steps or minutes, and the evaluation and checkpoint cadence.
@@ -153,7 +159,8 @@ pub struct MlmRunConfig {
 impl MlmRunConfig {
     /// The default run for `kind`: the English corpora, a WordPiece of 8,192 tokens, sequences
     /// of 128, 2 % of the documents held out, 40 % of the training tokens masked (15 % of the
-    /// held-out ones), BERT's position table started from sinusoids, batch 32, AdamW at 5e-4
+    /// held-out ones), the first layer's heads started on the two tokens before and the two
+    /// after, batch 32, AdamW at 5e-4
     /// (weight decay 0.01, none on biases and LayerNorm), warm-up over 5 % of the steps then
     /// linear decay, clipping at 1.0, 30 minutes of training, evaluation every 100 steps on 512
     /// held-out sequences.
@@ -183,6 +190,7 @@ impl MlmRunConfig {
             whole_word_masking: false,
             train_mask_probability: PRETRAINING_MASK_PROBABILITY,
             sinusoidal_positions: true,
+            local_attention: Some(LocalAttentionConfig::default()),
             train,
             budget: StepBudget {
                 max_steps: None,
@@ -229,6 +237,14 @@ impl MlmRunConfig {
                 return invalid(format!(
                     "--hidden {} is not a multiple of --heads {}",
                     bert.hidden_size, bert.num_attention_heads
+                ));
+            }
+            if let Some(local) = &self.local_attention
+                && let Err(e) = local.validate_for(bert)
+            {
+                return invalid(format!(
+                    "local attention: {e} (see --local-offsets, --local-layers, \
+                     --local-peak-logit, or --no-local-attention)"
                 ));
             }
         }

@@ -99,13 +99,16 @@ macro_rules! with_mlm {
 }
 
 impl PretrainedMlm {
-    /// A new model as `config.model` says, its position table started from sinusoids if
-    /// `config.sinusoidal_positions`.
+    /// A new model as `config.model` says: its first layers attending to neighbours if
+    /// `config.local_attention` (which brings its own position table), else its position table
+    /// started from sinusoids if `config.sinusoidal_positions`.
     fn init(config: &MlmRunConfig, device: &Device) -> Result<Self, Error> {
         Ok(match &config.model {
             MlmModelConfig::Bert(c) => {
                 let mut model = BertForMaskedLm::init(c, device)?;
-                if config.sinusoidal_positions {
+                if let Some(local) = &config.local_attention {
+                    model.bert = model.bert.with_local_attention(local)?;
+                } else if config.sinusoidal_positions {
                     model.bert.embeddings = model
                         .bert
                         .embeddings

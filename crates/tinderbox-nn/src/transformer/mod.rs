@@ -7,6 +7,7 @@ mod bert;
 mod embeddings;
 mod encoder_layer;
 mod layer_norm;
+mod local_attention;
 mod positions;
 
 pub use activation::HiddenAct;
@@ -17,4 +18,5 @@ pub use encoder_layer::{
     BertAttention, BertIntermediate, BertLayer, BertLayerConfig, ResidualOutput,
 };
 pub use layer_norm::{LayerNorm, LayerNormConfig};
-pub use positions::{sinusoidal_positions, sinusoidal_table};
+pub use local_attention::LocalAttentionConfig;
+pub use positions::{fourier_table, sinusoidal_positions, sinusoidal_table};

@@ -46,6 +46,53 @@ pub fn sinusoidal_positions(
     Tensor::<1>::from_floats(table.as_slice(), device).reshape([positions, hidden])
 }
 
+/// `positions x hidden` values in which every head of width `2 * pairs` can tell any two
+/// positions apart: column pair `c` (columns `2c` and `2c + 1`) holds `sin(p w)` and `cos(p w)`
+/// with `w = pi (c mod pairs + 1/2) / pairs`, scaled so that the root mean square of the table is
+/// `rms`. Wider tables repeat the `pairs` frequencies, every second copy negated: with an even
+/// number of copies each row sums to zero, so the LayerNorm after BERT's embeddings, which
+/// subtracts a row's mean, leaves the waves as they are.
+///
+/// Summed over one set of frequencies, `cos(w d)` is `sin(pi d) / (2 sin(pi d / (2 pairs)))`,
+/// which is 0 at every whole offset `d` that is not a multiple of `2 pairs`: two rows less than
+/// `2 pairs` apart are orthogonal, unlike [`sinusoidal_table`]'s, whose neighbours are nearly
+/// parallel. A rotation of each pair moves a row to another offset, so a query and key
+/// projection can aim a head at a fixed neighbour (see
+/// [`LocalAttentionConfig`](super::LocalAttentionConfig)).
+///
+/// ```
+/// let table = tinderbox_nn::transformer::fourier_table(16, 8, 4, 0.1);
+/// let dot = |i: usize, j: usize| (0..8).map(|c| table[i * 8 + c] * table[j * 8 + c]).sum::<f32>();
+/// assert!(dot(3, 3) > 0.07 && dot(3, 4).abs() < 1e-6 && dot(3, 10).abs() < 1e-6);
+/// ```
+pub fn fourier_table(positions: usize, hidden: usize, pairs: usize, rms: f64) -> Vec<f32> {
+    let pairs = pairs.max(1);
+    let scale = rms * std::f64::consts::SQRT_2;
+    let mut table = Vec::with_capacity(positions * hidden);
+    for p in 0..positions {
+        for c in 0..hidden {
+            let angle = p as f64 * fourier_frequency((c / 2) % pairs, pairs);
+            let wave = if c % 2 == 0 { angle.sin() } else { angle.cos() };
+            table.push((wave * scale * fourier_sign(c / 2, pairs)) as f32);
+        }
+    }
+    table
+}
+
+/// The sign of column pair `pair` in [`fourier_table`]: odd copies of the frequencies are negated.
+pub(crate) fn fourier_sign(pair: usize, pairs: usize) -> f64 {
+    if (pair / pairs.max(1)) % 2 == 0 {
+        1.0
+    } else {
+        -1.0
+    }
+}
+
+/// The `k`-th of `pairs` frequencies of [`fourier_table`]: `pi (k + 1/2) / pairs`.
+pub(crate) fn fourier_frequency(k: usize, pairs: usize) -> f64 {
+    std::f64::consts::PI * (k as f64 + 0.5) / pairs as f64
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -105,7 +152,31 @@ mod tests {
     }
 
     #[test]
+    fn fourier_rows_are_orthogonal_below_twice_the_pairs() {
+        let (hidden, pairs) = (32, 8);
+        let table = fourier_table(40, hidden, pairs, 0.1);
+        let rms = (table.iter().map(|v| v * v).sum::<f32>() / table.len() as f32).sqrt();
+        assert!((rms - 0.1).abs() < 1e-6, "{rms}");
+        let own = dot(&table, hidden, 7, 7);
+        assert!((own - hidden as f64 * 0.01).abs() < 1e-5, "{own}");
+        for offset in 1..2 * pairs {
+            let d = dot(&table, hidden, 7, 7 + offset);
+            assert!(d.abs() < 1e-5, "offset {offset}: {d}");
+        }
+        // One period of the slowest wave away: the sum flips sign.
+        let opposite = dot(&table, hidden, 7, 7 + 2 * pairs);
+        assert!((opposite + own).abs() < 1e-5, "{opposite} vs {own}");
+        // Two copies of the frequencies, the second negated: every row sums to zero.
+        for row in table.chunks(hidden) {
+            let sum: f32 = row.iter().sum();
+            assert!(sum.abs() < 1e-5, "{sum}");
+        }
+    }
+
+    #[test]
     fn odd_widths_and_empty_tables() {
+        assert_eq!(fourier_table(3, 5, 2, 0.1).len(), 15);
+        assert!(fourier_table(0, 8, 4, 0.1).is_empty());
         assert_eq!(sinusoidal_table(3, 5, 0.1).len(), 15);
         assert!(sinusoidal_table(0, 8, 0.1).is_empty());
         let device = Default::default();
