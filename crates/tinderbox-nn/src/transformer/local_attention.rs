@@ -121,6 +121,15 @@ impl BertModel {
             .weight
             .val()
             .slice(0..1));
+        if !(word_rms.is_finite() && word_rms > 0.0) {
+            return Err(ModelError::config(
+                "word_embeddings",
+                format!(
+                    "root mean square {word_rms}: local attention sizes its start to the word \
+                     table, which must be initialised and finite"
+                ),
+            ));
+        }
         let positions = self.max_positions();
         let table = fourier_table(positions, hidden, pairs, word_rms);
         self.embeddings.position_embeddings.weight = Param::from_tensor(
