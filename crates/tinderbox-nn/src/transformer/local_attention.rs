@@ -59,7 +59,7 @@ impl LocalAttentionConfig {
         let head_width = bert.hidden_size / bert.num_attention_heads.max(1);
         let layers = bert.num_hidden_layers;
         let invalid = |field: &str, message: String| Err(ModelError::config(field, message));
-        if head_width % 2 != 0 {
+        if !head_width.is_multiple_of(2) {
             return invalid(
                 "hidden_size",
                 format!(

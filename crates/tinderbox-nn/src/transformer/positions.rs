@@ -81,7 +81,7 @@ pub fn fourier_table(positions: usize, hidden: usize, pairs: usize, rms: f64) ->
 
 /// The sign of column pair `pair` in [`fourier_table`]: odd copies of the frequencies are negated.
 pub(crate) fn fourier_sign(pair: usize, pairs: usize) -> f64 {
-    if (pair / pairs.max(1)) % 2 == 0 {
+    if (pair / pairs.max(1)).is_multiple_of(2) {
         1.0
     } else {
         -1.0
