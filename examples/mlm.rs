@@ -5,8 +5,9 @@
 //! trained on the training documents, batch 32, AdamW 5e-4, warm-up over 5 % of the steps that
 //! fit in 30 minutes, held-out masked accuracy every 100 steps; then fill-mask on held-out text.
 //! Tuned for a short run (docs/pretraining.md): 40 % of the training tokens masked (held-out
-//! batches keep BERT's 15 %), no dropout, weights drawn with standard deviation 0.05 and the
-//! position table started from sinusoids.
+//! batches keep BERT's 15 %), no dropout, weights drawn with standard deviation 0.05, and the
+//! first layer's four heads started on the tokens at offsets -1, +1, -2 and +2 (a Fourier
+//! position table and rotated query/key projections; `--no-local-attention` turns it off).
 //!
 //! ```text
 //! cargo run --release --example mlm                                   # 30 minutes of BERT-mini

@@ -163,7 +163,7 @@ mod tests {
             let d = dot(&table, hidden, 7, 7 + offset);
             assert!(d.abs() < 1e-5, "offset {offset}: {d}");
         }
-        // One period of the slowest wave away: the sum flips sign.
+        // Half a period of the slowest wave away every wave is at its opposite: the sum flips sign.
         let opposite = dot(&table, hidden, 7, 7 + 2 * pairs);
         assert!((opposite + own).abs() < 1e-5, "{opposite} vs {own}");
         // Two copies of the frequencies, the second negated: every row sums to zero.
