@@ -130,13 +130,13 @@ def main():
         initializer_range=bert.get("initializer_range", 0.02),
     )
     model = BertForMaskedLM(config)
-    if run.get("sinusoidal_positions", False):
-        with torch.no_grad():
+    # As PretrainedMlm::init: the local start brings its own position table.
+    with torch.no_grad():
+        if run.get("local_attention"):
+            start_local_attention(model, run["local_attention"])
+        elif run.get("sinusoidal_positions", False):
             table = model.bert.embeddings.position_embeddings.weight
             table.copy_(sinusoids(*table.shape, config.initializer_range))
-    if run.get("local_attention"):
-        with torch.no_grad():
-            start_local_attention(model, run["local_attention"])
 
     optimizer_config = train["optimizer"]
     no_decay = ("bias", "LayerNorm.weight")

@@ -160,10 +160,9 @@ impl MlmRunConfig {
     /// The default run for `kind`: the English corpora, a WordPiece of 8,192 tokens, sequences
     /// of 128, 2 % of the documents held out, 40 % of the training tokens masked (15 % of the
     /// held-out ones), the first layer's heads started on the two tokens before and the two
-    /// after, batch 32, AdamW at 5e-4
-    /// (weight decay 0.01, none on biases and LayerNorm), warm-up over 5 % of the steps then
-    /// linear decay, clipping at 1.0, 30 minutes of training, evaluation every 100 steps on 512
-    /// held-out sequences.
+    /// after, batch 32, AdamW at 5e-4 (weight decay 0.01, none on biases and LayerNorm),
+    /// warm-up over 5 % of the steps then linear decay, clipping at 1.0, 30 minutes of training,
+    /// evaluation every 100 steps on 512 held-out sequences.
     pub fn new(kind: MlmModelKind) -> Self {
         let train = TrainConfig::new(5e-4)
             .with_batch_size(32)

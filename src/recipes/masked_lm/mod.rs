@@ -99,24 +99,29 @@ macro_rules! with_mlm {
 }
 
 impl PretrainedMlm {
-    /// A new model as `config.model` says: its first layers attending to neighbours if
-    /// `config.local_attention` (which brings its own position table), else its position table
-    /// started from sinusoids if `config.sinusoidal_positions`.
+    /// The architecture `model` describes with its initialiser's values: to load weights into.
+    fn blank(model: &MlmModelConfig, device: &Device) -> Result<Self, Error> {
+        Ok(match model {
+            MlmModelConfig::Bert(c) => Self::Bert(BertForMaskedLm::init(c, device)?),
+            MlmModelConfig::Lstm(c) => Self::Lstm(c.init(device)),
+        })
+    }
+
+    /// A new model to pre-train as `config.model` says: its first layers attending to
+    /// neighbours if `config.local_attention` (which brings its own position table), else its
+    /// position table started from sinusoids if `config.sinusoidal_positions`.
     fn init(config: &MlmRunConfig, device: &Device) -> Result<Self, Error> {
-        Ok(match &config.model {
-            MlmModelConfig::Bert(c) => {
-                let mut model = BertForMaskedLm::init(c, device)?;
+        Ok(match Self::blank(&config.model, device)? {
+            Self::Bert(mut model) => {
                 if let Some(local) = &config.local_attention {
                     model.bert = model.bert.with_local_attention(local)?;
                 } else if config.sinusoidal_positions {
-                    model.bert.embeddings = model
-                        .bert
-                        .embeddings
-                        .with_sinusoidal_positions(c.initializer_range);
+                    let rms = model.bert.config().initializer_range;
+                    model.bert.embeddings = model.bert.embeddings.with_sinusoidal_positions(rms);
                 }
                 Self::Bert(model)
             }
-            MlmModelConfig::Lstm(c) => Self::Lstm(c.init(device)),
+            lstm => lstm,
         })
     }
 
@@ -404,7 +409,8 @@ impl SavedMlm {
         let run = RunDir::open(dir)?;
         let tokenizer = Tokenizer::from_file(run.file(TOKENIZER_FILE))?;
         let device = default_device();
-        let model = match PretrainedMlm::init(&config, &device)? {
+        // The saved weights replace every value: no starting recipe to apply first.
+        let model = match PretrainedMlm::blank(&config.model, &device)? {
             PretrainedMlm::Bert(m) => PretrainedMlm::Bert(load_model(&run.model_file(), m)?),
             PretrainedMlm::Lstm(m) => PretrainedMlm::Lstm(load_model(&run.model_file(), m)?),
         };
