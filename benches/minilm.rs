@@ -5,7 +5,7 @@
 //!
 //! The weights are fetched into the cache on first use, as the examples do.
 
-use burn::optim::{AdamWConfig, GradientsParams};
+use burn::optim::GradientsParams;
 use burn::prelude::*;
 use burn::tensor::Distribution;
 use criterion::{Criterion, criterion_group, criterion_main};
@@ -15,6 +15,7 @@ use tinderbox::data::text::TextBatch;
 use tinderbox::heads::{ClassificationHeadConfig, Pooling, SequenceClassifier};
 use tinderbox::nn::pretrained::load_bert;
 use tinderbox::ops::clip_grad_norm;
+use tinderbox::train::{BERT_NO_DECAY, OptimizerConfig, OptimizerKind};
 
 #[cfg(feature = "mimalloc")]
 #[global_allocator]
@@ -62,7 +63,11 @@ fn minilm(c: &mut Criterion) {
             .with_pooling(Pooling::Mean)
             .init(&train_device),
     ));
-    let mut optim = AdamWConfig::new().with_weight_decay(0.01).init();
+    // The fine-tuning recipes' optimizer: AdamW (fused), no decay for biases and LayerNorms.
+    let mut optim = OptimizerConfig::new(OptimizerKind::AdamW)
+        .with_weight_decay(0.01)
+        .with_no_decay(&BERT_NO_DECAY)
+        .init();
     group.bench_function("train_step", |b| {
         b.iter(|| {
             let m = model.take().expect("model");

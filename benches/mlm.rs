@@ -4,7 +4,7 @@
 //! read back. `benches/compare/mlm_torch.py` times Hugging Face `BertForMaskedLM` (which projects
 //! every position) with the same shapes and threads.
 
-use burn::optim::{AdamWConfig, GradientsParams};
+use burn::optim::GradientsParams;
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
@@ -12,6 +12,7 @@ use tinderbox::data::mlm::{MlmCollator, MlmMasker, MlmMaskingConfig};
 use tinderbox::heads::BertForMaskedLm;
 use tinderbox::nn::transformer::BertConfig;
 use tinderbox::ops::clip_grad_norm;
+use tinderbox::train::{BERT_NO_DECAY, OptimizerConfig, OptimizerKind};
 
 #[cfg(feature = "mimalloc")]
 #[global_allocator]
@@ -45,7 +46,11 @@ fn mlm_step(c: &mut Criterion) {
         .collate(&sequences, &mut rng, &device)
         .expect("batch");
 
-    let mut optim = AdamWConfig::new().with_weight_decay(0.01).init();
+    // The fine-tuning recipes' optimizer: AdamW (fused), no decay for biases and LayerNorms.
+    let mut optim = OptimizerConfig::new(OptimizerKind::AdamW)
+        .with_weight_decay(0.01)
+        .with_no_decay(&BERT_NO_DECAY)
+        .init();
     let mut group = c.benchmark_group("mlm_bert_mini_b32_len128");
     group.throughput(Throughput::Elements((BATCH * LEN) as u64));
     group.bench_function("train_step", |b| {

@@ -10,6 +10,7 @@
 
 use burn::prelude::*;
 use burn::tensor::{DType, Distribution, TensorData};
+use multiversion::multiversion;
 use rayon::prelude::*;
 
 /// Elements per parallel task; even, so that every task starts on a whole 64-bit draw.
@@ -85,27 +86,36 @@ fn scaled_mask(len: usize, keep: f64, seed: u64) -> Vec<f32> {
     // A 32-bit draw below `threshold` keeps the element.
     let threshold = (keep * 4_294_967_296.0) as u64;
     let scale = (1.0 / keep) as f32;
-    let pick = |bits: u64| {
-        if bits < threshold { scale } else { 0.0 }
-    };
     let mut mask = vec![0.0f32; len];
     mask.par_chunks_mut(CHUNK)
         .enumerate()
         .for_each(|(chunk_index, chunk)| {
             let first_draw = (chunk_index * CHUNK / 2) as u64;
-            for (i, pair) in chunk.chunks_mut(2).enumerate() {
-                let bits = splitmix64(seed, first_draw + i as u64);
-                pair[0] = pick(bits & 0xFFFF_FFFF);
-                if let Some(second) = pair.get_mut(1) {
-                    *second = pick(bits >> 32);
-                }
-            }
+            fill_pairs(chunk, seed, first_draw, threshold, scale);
         });
     mask
 }
 
+/// Element `2 i + j` of `chunk` from the low (`j = 0`) or high half of draw `first_draw + i`:
+/// `scale` where that half is below `threshold`, else 0.
+#[multiversion(targets("x86_64+avx512f+avx512vl+avx512dq+avx2+fma", "x86_64+avx2+fma"))]
+fn fill_pairs(chunk: &mut [f32], seed: u64, first_draw: u64, threshold: u64, scale: f32) {
+    let pick = |bits: u64| if bits < threshold { scale } else { 0.0 };
+    // Whole pairs in a loop of its own, without a branch for an odd end, so that it vectorises.
+    let (pairs, odd) = chunk.as_chunks_mut::<2>();
+    for (i, pair) in pairs.iter_mut().enumerate() {
+        let bits = splitmix64(seed, first_draw + i as u64);
+        pair[0] = pick(bits & 0xFFFF_FFFF);
+        pair[1] = pick(bits >> 32);
+    }
+    if let [last] = odd {
+        *last = pick(splitmix64(seed, first_draw + pairs.len() as u64) & 0xFFFF_FFFF);
+    }
+}
+
 /// The `index`-th output of the SplitMix64 generator started at `seed` (Steele, Lea and Flood
 /// 2014): a strong 64-bit mix of a Weyl sequence, so any element can be drawn on its own.
+#[inline(always)]
 fn splitmix64(seed: u64, index: u64) -> u64 {
     let mut z = seed.wrapping_add(index.wrapping_add(1).wrapping_mul(0x9E37_79B9_7F4A_7C15));
     z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);

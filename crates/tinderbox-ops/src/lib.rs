@@ -14,6 +14,8 @@
 //!   operations under autodiff), burn's operations elsewhere;
 //! - [`linear`]: a dense layer over `[..., d_in]` as one matrix product (burn multiplies each
 //!   sequence on its own, twice as slow forward and backward on its CPU backend);
+//! - [`adamw_step`]: one AdamW update as a single pass that writes in place on burn's CPU
+//!   backend (burn's `AdamW` makes a dozen passes), the same bits as burn's;
 //! - [`dropout`]: inverted dropout with a mask drawn in parallel on CPU backends (burn draws
 //!   it element by element on one thread);
 //! - [`cross_entropy`]: cross-entropy with an ignore index ([`IGNORE_INDEX`], -100) and label
@@ -40,6 +42,7 @@
     deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)
 )]
 
+mod adamw;
 mod attention;
 mod conv_pool;
 mod dropout;
@@ -50,6 +53,7 @@ mod loss;
 mod penalty;
 mod pooling;
 
+pub use adamw::{AdamWStep, adamw_step};
 pub use attention::{
     attention_probs, causal_mask, multi_head_attention, scaled_dot_product_attention,
 };

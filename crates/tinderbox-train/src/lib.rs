@@ -1,7 +1,8 @@
 //! The training loop of tinderbox: `fit` and `evaluate` for any model that implements
 //! [`TrainTask`], with what users of Keras' `fit` and Hugging Face's `Trainer` expect.
 //!
-//! - optimizers Adam, AdamW and SGD with momentum ([`OptimizerConfig`]), L1/L2 penalties;
+//! - optimizers Adam, AdamW and SGD with momentum ([`OptimizerConfig`]; AdamW as one fused pass
+//!   per parameter, [`FusedAdamW`]), L1/L2 penalties;
 //! - learning-rate schedules: constant, step, exponential, warm-up then linear or cosine
 //!   ([`LrSchedule`]);
 //! - global-norm gradient clipping, gradient accumulation, early stopping with patience;
@@ -30,6 +31,7 @@
     deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)
 )]
 
+mod adamw;
 mod checkpoint;
 mod config;
 mod confusion;
@@ -47,6 +49,7 @@ mod step_trainer;
 mod task;
 mod trainer;
 
+pub use adamw::FusedAdamW;
 pub use checkpoint::{Checkpoints, TrainState, load_model, save_model};
 pub use config::TrainConfig;
 pub use confusion::ConfusionMatrix;

@@ -3,9 +3,10 @@
 use burn::module::ParamGroup;
 use burn::optim::decay::WeightDecayConfig;
 use burn::optim::momentum::MomentumConfig;
-use burn::optim::{AdamConfig, AdamWConfig, ModuleOptimizer, SgdConfig};
+use burn::optim::{AdamConfig, ModuleOptimizer, SgdConfig};
 use serde::{Deserialize, Serialize};
 
+use crate::adamw::FusedAdamW;
 use crate::error::{Result, TrainError};
 
 /// Which optimizer to use.
@@ -176,7 +177,7 @@ impl OptimizerConfig {
         let exempt = ParamGroup::from_any_predicates(self.no_decay.clone());
         match self.kind {
             OptimizerKind::Adam => all.with_group(exempt, self.adam(None).build(), None),
-            OptimizerKind::AdamW => all.with_group(exempt, self.adamw(0.0).build(), None),
+            OptimizerKind::AdamW => all.with_group(exempt, self.adamw(0.0), None),
             OptimizerKind::Sgd => all.with_group(exempt, self.sgd(None).build(), None),
         }
     }
@@ -198,12 +199,8 @@ impl OptimizerConfig {
             .with_weight_decay(decay)
     }
 
-    fn adamw(&self, weight_decay: f32) -> AdamWConfig {
-        AdamWConfig::new()
-            .with_beta_1(self.beta_1)
-            .with_beta_2(self.beta_2)
-            .with_epsilon(self.epsilon)
-            .with_weight_decay(weight_decay)
+    fn adamw(&self, weight_decay: f32) -> FusedAdamW {
+        FusedAdamW::new(self.beta_1, self.beta_2, self.epsilon, weight_decay)
     }
 
     fn sgd(&self, decay: Option<WeightDecayConfig>) -> SgdConfig {

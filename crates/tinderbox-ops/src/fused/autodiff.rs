@@ -3,6 +3,7 @@
 //! softmax its output, the dense layer its input and weight) rather than the intermediate tensors of a composed version.
 
 use super::FusedOps;
+use crate::adamw::AdamWStep;
 use burn::backend::autodiff::Autodiff;
 use burn::backend::autodiff::checkpoint::base::Checkpointer;
 use burn::backend::autodiff::checkpoint::strategy::CheckpointStrategy;
@@ -269,6 +270,24 @@ impl<B: Backend + FusedOps, C: CheckpointStrategy> FusedOps for Autodiff<B, C> {
         (
             <Autodiff<B, C> as AutodiffBackend>::from_inner(context),
             <Autodiff<B, C> as AutodiffBackend>::from_inner(probs),
+        )
+    }
+
+    fn fused_adamw(
+        param: FloatTensor<Self>,
+        grad: FloatTensor<Self>,
+        moment_1: FloatTensor<Self>,
+        moment_2: FloatTensor<Self>,
+        step: AdamWStep,
+    ) -> (FloatTensor<Self>, FloatTensor<Self>, FloatTensor<Self>) {
+        // Optimizers update the inner tensors; this only unwraps tensors that track nothing.
+        let [param, grad, moment_1, moment_2] =
+            [param, grad, moment_1, moment_2].map(|t| t.into_primitive());
+        let (param, moment_1, moment_2) = B::fused_adamw(param, grad, moment_1, moment_2, step);
+        (
+            <Autodiff<B, C> as AutodiffBackend>::from_inner(param),
+            <Autodiff<B, C> as AutodiffBackend>::from_inner(moment_1),
+            <Autodiff<B, C> as AutodiffBackend>::from_inner(moment_2),
         )
     }
 

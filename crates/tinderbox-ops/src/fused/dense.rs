@@ -24,9 +24,32 @@ pub(crate) struct Dense {
 impl Dense {
     /// `x · weight + bias`, `[rows, d_out]`.
     pub fn forward(self, x: &[f32], weight: &[f32], bias: &[f32]) -> Vec<f32> {
-        let mut out = Vec::with_capacity(self.rows * self.d_out);
-        for _ in 0..self.rows {
-            out.extend_from_slice(bias);
+        // The callers check the bias's width; a wrong one must not leave elements unwritten.
+        let zeros;
+        let bias = match bias.get(..self.d_out) {
+            Some(bias) => bias,
+            None => {
+                zeros = vec![0.0; self.d_out];
+                &zeros
+            }
+        };
+        let len = self.rows * self.d_out;
+        let mut out = Vec::with_capacity(len);
+        if self.d_out > 0 {
+            // The bias rows on all threads, written once (a zero-filled `vec!` would be one more
+            // pass, on one thread).
+            out.spare_capacity_mut()[..len]
+                .par_chunks_mut(BIAS_ROWS * self.d_out)
+                .for_each(|block| {
+                    for row in block.chunks_exact_mut(self.d_out) {
+                        row.iter_mut().zip(bias).for_each(|(o, &b)| {
+                            o.write(b);
+                        });
+                    }
+                });
+            // SAFETY: `len` is a multiple of `d_out`, so the exact chunks of every block cover
+            // all `len` elements, and `bias` has exactly `d_out`: each element was written.
+            unsafe { out.set_len(len) };
         }
         let product = Product {
             m: self.rows,

@@ -8,6 +8,7 @@
 use super::dense::Dense;
 use super::heads::{Heads, Masks};
 use super::{FusedOps, kernels};
+use crate::adamw::AdamWStep;
 use burn::backend::Flex;
 use burn::backend::flex::FlexTensor;
 use burn::backend::ops::{ActivationOps, FloatTensorOps, ModuleOps};
@@ -27,6 +28,22 @@ fn row_major(x: FlexTensor) -> FlexTensor {
 /// rule out first).
 fn values(x: &FlexTensor) -> &[f32] {
     x.as_slice::<f32>().unwrap_or(&[])
+}
+
+/// The elements of a [`row_major`] `f32` tensor that no other tensor shares, to be written in
+/// place (`None` when shared: an autodiff node or the caller still holds it).
+fn owned_values(x: &mut FlexTensor) -> Option<&mut [f32]> {
+    let (start, end) = x.layout().contiguous_offsets()?;
+    x.try_storage_mut::<f32>()?.get_mut(start..end)
+}
+
+/// `x` row-major and held by nothing else: itself when it already is, else a copy.
+fn owned(x: FlexTensor) -> FlexTensor {
+    let mut x = row_major(x);
+    if owned_values(&mut x).is_some() {
+        return x;
+    }
+    like(&x, values(&x).to_vec())
 }
 
 /// A tensor of `x`'s shape holding `values`.
@@ -109,7 +126,11 @@ impl FusedOps for Flex {
         if !is_f32(&[&x]) {
             return Flex::gelu(x);
         }
-        let x = row_major(x);
+        let mut x = row_major(x);
+        if let Some(values) = owned_values(&mut x) {
+            kernels::gelu_in_place(values);
+            return x;
+        }
         like(&x, kernels::gelu(values(&x)))
     }
 
@@ -153,7 +174,16 @@ impl FusedOps for Flex {
         if !is_f32(&[&x, &gamma, &beta]) {
             return Flex::layer_norm(x, gamma, Some(beta), epsilon);
         }
-        let (x, gamma, beta) = (row_major(x), row_major(gamma), row_major(beta));
+        let (mut x, gamma, beta) = (row_major(x), row_major(gamma), row_major(beta));
+        if let Some(values) = owned_values(&mut x) {
+            kernels::layer_norm_in_place(
+                values,
+                self::values(&gamma),
+                self::values(&beta),
+                epsilon as f32,
+            );
+            return x;
+        }
         let y = kernels::layer_norm(values(&x), values(&gamma), values(&beta), epsilon as f32);
         like(&x, y)
     }
@@ -209,6 +239,27 @@ impl FusedOps for Flex {
         let (dweight, dbias) = dense.backward_params(values(&x), values(&grad));
         let dbias = FlexTensor::from_data(TensorData::new(dbias, [dense.d_out]));
         (matrix(dweight, [dense.d_in, dense.d_out]), dbias)
+    }
+
+    fn fused_adamw(
+        param: FloatTensor<Self>,
+        grad: FloatTensor<Self>,
+        moment_1: FloatTensor<Self>,
+        moment_2: FloatTensor<Self>,
+        step: AdamWStep,
+    ) -> (FloatTensor<Self>, FloatTensor<Self>, FloatTensor<Self>) {
+        // Only reached with `f32` tensors of one shape (checked by `adamw_step`).
+        let (mut param, mut moment_1, mut moment_2) =
+            (owned(param), owned(moment_1), owned(moment_2));
+        let grad = row_major(grad);
+        if let (Some(p), Some(m), Some(v)) = (
+            owned_values(&mut param),
+            owned_values(&mut moment_1),
+            owned_values(&mut moment_2),
+        ) {
+            kernels::adamw(p, values(&grad), m, v, step);
+        }
+        (param, moment_1, moment_2)
     }
 
     fn fused_attention(

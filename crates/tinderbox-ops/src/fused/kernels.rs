@@ -5,6 +5,7 @@
 //! AVX-512 and picked at run time (`multiversion`), as PyTorch's CPU kernels are. Plain `a * b + c`
 //! rather than `mul_add`, so that every CPU computes the same bits.
 
+use crate::adamw::{AdamWCoefficients, AdamWStep};
 use multiversion::multiversion;
 use rayon::prelude::*;
 use std::f32::consts::FRAC_1_SQRT_2;
@@ -46,7 +47,8 @@ pub(crate) fn exp(x: f32) -> f32 {
     // Adding 1.5 * 2^23 rounds to the nearest integer without a call to `round`.
     const ROUND: f32 = 12_582_912.0;
     let xc = x.clamp(EXP_LOW, 88.0);
-    let k = (xc * std::f32::consts::LOG2_E + ROUND) - ROUND;
+    let shifted = xc * std::f32::consts::LOG2_E + ROUND;
+    let k = shifted - ROUND;
     // ln 2 in two parts, so that `k * ln 2` is exact enough for the reduction.
     let r = xc - k * 0.693_359_4 + k * 2.121_944_4e-4;
     let mut p = 1.987_569_1e-4_f32;
@@ -56,7 +58,10 @@ pub(crate) fn exp(x: f32) -> f32 {
     p = p * r + 1.666_666_5e-1;
     p = p * r + 0.5;
     let e = p * r * r + r + 1.0;
-    let two_to_k = f32::from_bits((((k as i32) + 127) << 23) as u32);
+    // `shifted`'s low mantissa bits hold `k` (|k| < 2^22): read them as an integer instead of
+    // `k as i32`, whose saturating conversion the compiler can only do one lane at a time.
+    let k_bits = shifted.to_bits().wrapping_sub(ROUND.to_bits());
+    let two_to_k = f32::from_bits(k_bits.wrapping_add(127) << 23);
     let y = e * two_to_k;
     if x.is_nan() {
         x
@@ -134,6 +139,13 @@ fn gelu_chunk(x: &[f32], out: &mut [f32]) {
 }
 
 #[multiversion(targets("x86_64+avx512f+avx512vl+avx2+fma", "x86_64+avx2+fma"))]
+fn gelu_chunk_in_place(x: &mut [f32]) {
+    for v in x.iter_mut() {
+        *v = gelu_one(*v);
+    }
+}
+
+#[multiversion(targets("x86_64+avx512f+avx512vl+avx2+fma", "x86_64+avx2+fma"))]
 fn gelu_backward_chunk(x: &[f32], grad: &[f32], out: &mut [f32]) {
     for ((o, &v), &g) in out.iter_mut().zip(x).zip(grad) {
         *o = g * gelu_slope(v);
@@ -149,6 +161,11 @@ pub(crate) fn gelu(x: &[f32]) -> Vec<f32> {
     out
 }
 
+/// GELU of every element of `x`, written over it.
+pub(crate) fn gelu_in_place(x: &mut [f32]) {
+    x.par_chunks_mut(CHUNK).for_each(gelu_chunk_in_place);
+}
+
 /// The gradient of GELU at `x` times the incoming gradient `grad`.
 pub(crate) fn gelu_backward(x: &[f32], grad: &[f32]) -> Vec<f32> {
     let mut out = vec![0.0; x.len()];
@@ -156,6 +173,28 @@ pub(crate) fn gelu_backward(x: &[f32], grad: &[f32]) -> Vec<f32> {
         .zip(x.par_chunks(CHUNK).zip(grad.par_chunks(CHUNK)))
         .for_each(|(o, (x, g))| gelu_backward_chunk(x, g, o));
     out
+}
+
+#[multiversion(targets("x86_64+avx512f+avx512vl+avx2+fma", "x86_64+avx2+fma"))]
+fn adamw_chunk(p: &mut [f32], g: &[f32], m: &mut [f32], v: &mut [f32], c: &AdamWCoefficients) {
+    let moments = m.iter_mut().zip(v.iter_mut());
+    for ((p, &g), (m, v)) in p.iter_mut().zip(g).zip(moments) {
+        // burn's AdamW, operation by operation, so that the bits agree.
+        *m = *m * c.beta_1 + g * c.factor_1;
+        *v = *v * c.beta_2 + g * g * c.factor_2;
+        let delta = (*m / c.correction_1) / ((*v / c.correction_2).sqrt() + c.epsilon);
+        *p = *p * c.decay - delta * c.lr;
+    }
+}
+
+/// One AdamW update over a parameter `p`, its gradient `g` and its moments `m` and `v`, all of
+/// one length, in place.
+pub(crate) fn adamw(p: &mut [f32], g: &[f32], m: &mut [f32], v: &mut [f32], step: AdamWStep) {
+    let c = AdamWCoefficients::new(step);
+    p.par_chunks_mut(CHUNK)
+        .zip(g.par_chunks(CHUNK))
+        .zip(m.par_chunks_mut(CHUNK).zip(v.par_chunks_mut(CHUNK)))
+        .for_each(|((p, g), (m, v))| adamw_chunk(p, g, m, v, &c));
 }
 
 /// How many elements (whole rows of `len`) one parallel task takes; never 0.
@@ -237,6 +276,16 @@ fn layer_norm_rows(x: &[f32], gamma: &[f32], beta: &[f32], eps: f32, out: &mut [
     }
 }
 
+#[multiversion(targets("x86_64+avx512f+avx512vl+avx2+fma", "x86_64+avx2+fma"))]
+fn layer_norm_rows_in_place(x: &mut [f32], gamma: &[f32], beta: &[f32], eps: f32) {
+    for row in x.chunks_exact_mut(gamma.len()) {
+        let (mean, rstd) = moments(row, eps);
+        for ((v, &g), &b) in row.iter_mut().zip(gamma).zip(beta) {
+            *v = (*v - mean) * rstd * g + b;
+        }
+    }
+}
+
 /// Gradients of one block of rows; `dgamma` and `dbeta` are added to.
 #[multiversion(targets("x86_64+avx512f+avx512vl+avx2+fma", "x86_64+avx2+fma"))]
 fn layer_norm_backward_rows(
@@ -279,6 +328,15 @@ pub(crate) fn layer_norm(x: &[f32], gamma: &[f32], beta: &[f32], eps: f32) -> Ve
         .zip(x.par_chunks(step))
         .for_each(|(o, x)| layer_norm_rows(x, gamma, beta, eps, o));
     out
+}
+
+/// [`layer_norm`] written over `x`.
+pub(crate) fn layer_norm_in_place(x: &mut [f32], gamma: &[f32], beta: &[f32], eps: f32) {
+    if gamma.is_empty() {
+        return;
+    }
+    x.par_chunks_mut(task_len(gamma.len()))
+        .for_each(|x| layer_norm_rows_in_place(x, gamma, beta, eps));
 }
 
 /// The gradients of [`layer_norm`] for its input, `γ` and `β`, given the output's gradient.

@@ -6,7 +6,9 @@
 //! over memory and a node in the graph. In a BERT training step these were about a third of the
 //! time. Here each is one pass forward and one backward, written as a burn backend extension
 //! ([`FusedOps`]) so that the autodiff graph sees one node. The dense layer calls the same `gemm`
-//! as burn but skips the zero-filled, copied output buffers and the separate bias pass.
+//! as burn but skips the zero-filled, copied output buffers and the separate bias pass. Without
+//! autodiff, GELU and layer norm write over an input that no other tensor holds, and the AdamW
+//! update ([`crate::adamw_step`]) writes over the parameter and its moments.
 //!
 //! The functions below take the fused path for `f32` tensors on a `flex` device, with or without
 //! autodiff, and burn's own operations everywhere else (GPU backends fuse these themselves), so
@@ -27,6 +29,8 @@ use burn::backend::tensor::FloatTensor;
 use burn::backend::{Backend, Dispatch, DispatchDevice, backend_extension};
 use burn::prelude::*;
 use burn::tensor::DType;
+
+use crate::adamw::AdamWStep;
 
 /// The fused operations as a burn backend extension: implemented for `flex` and for autodiff over
 /// it (with a hand-written backward pass). Call the tensor-level functions of this module instead.
@@ -99,6 +103,17 @@ pub trait FusedOps: Backend {
         heads: usize,
         causal: bool,
     ) -> (FloatTensor<Self>, FloatTensor<Self>);
+    /// One AdamW update ([`adamw_step`](crate::adamw_step)) of a parameter from its gradient
+    /// and its two moments, all `f32` and of one shape: the new parameter and moments, written
+    /// over the old ones where no other tensor holds them.
+    #[allow(unused_variables)]
+    fn fused_adamw(
+        param: FloatTensor<Self>,
+        grad: FloatTensor<Self>,
+        moment_1: FloatTensor<Self>,
+        moment_2: FloatTensor<Self>,
+        step: AdamWStep,
+    ) -> (FloatTensor<Self>, FloatTensor<Self>, FloatTensor<Self>);
     /// The gradients of [`FusedOps::fused_attention`] for `q`, `k` and `v`.
     #[allow(clippy::too_many_arguments, unused_variables)]
     fn fused_attention_backward(

@@ -154,3 +154,41 @@ fn empty_tensors_pass_through_and_mismatched_widths_are_burns_error() {
     let outcome = std::panic::catch_unwind(|| layer_norm(x, gamma, None, 1e-5).into_data());
     assert!(outcome.is_err());
 }
+
+#[test]
+fn unshared_inputs_are_overwritten_with_the_same_values_and_shared_ones_kept() {
+    // Without autodiff nothing else holds a fresh tensor, so GELU and layer norm write over it.
+    let device = Device::default();
+    let x = random([4, 9, 70], &device);
+    let kept = x.to_data();
+    let (gamma, beta) = (
+        Tensor::<1>::random([70], Distribution::Normal(1.0, 0.5), &device),
+        Tensor::<1>::random([70], Distribution::Normal(0.0, 0.5), &device),
+    );
+    let shared = [
+        gelu(x.clone()),
+        layer_norm(x.clone(), gamma.clone(), Some(beta.clone()), 1e-5),
+    ];
+    // `x` itself is untouched by the calls that shared it.
+    assert_eq!(x.to_data(), kept);
+    let fresh = || Tensor::<3>::from_data(kept.clone(), &device);
+    let owned = [
+        gelu(fresh()),
+        layer_norm(fresh(), gamma.clone(), Some(beta.clone()), 1e-5),
+    ];
+    for (a, b) in shared.into_iter().zip(owned) {
+        assert_eq!(a.into_data(), b.into_data());
+    }
+    // And both equal burn's.
+    assert_close(
+        gelu(fresh()),
+        burn::tensor::activation::gelu(fresh()),
+        "gelu",
+    );
+    let burns = burn::tensor::module::layer_norm(fresh(), gamma.clone(), Some(beta.clone()), 1e-5);
+    assert_close(
+        layer_norm(fresh(), gamma, Some(beta), 1e-5),
+        burns,
+        "layer norm",
+    );
+}
