@@ -26,7 +26,7 @@ def main():
     p.add_argument("--rounds", type=int, default=3)
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--model", default=os.path.expanduser("~/.cache/tinderbox/all-minilm-l6-v2"))
-    p.add_argument("--torch-rounds", type=int, default=10, help="timed calls per torch round")
+    p.add_argument("--torch-rounds", type=int, default=30, help="timed calls per torch round")
     a = p.parse_args()
     torch.set_num_threads(a.threads)
     alternate.build("minilm")
