@@ -39,6 +39,7 @@ fn fused_softmax(q: Tensor<4>, k: Tensor<4>, v: Tensor<4>, pad: Tensor<2, Bool>)
 
 fn bench(c: &mut Criterion) {
     tinderbox::backend::keep_freed_memory();
+    tinderbox::backend::flush_denormals();
     let device = tinderbox::backend::default_device();
     let mut group = c.benchmark_group("attention_b32_h12_len64_d32");
     let ([q, k, v], pad) = inputs(&device);

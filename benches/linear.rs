@@ -14,6 +14,7 @@ static ALLOCATOR: tinderbox::backend::Allocator = tinderbox::backend::Allocator;
 
 fn bench(c: &mut Criterion) {
     tinderbox::backend::keep_freed_memory();
+    tinderbox::backend::flush_denormals();
     let device = tinderbox::backend::default_device();
     let train = device.clone().autodiff();
     type Apply = fn(&Linear, Tensor<3>) -> Tensor<3>;

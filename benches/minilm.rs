@@ -40,6 +40,7 @@ fn batch(device: &Device) -> TextBatch {
 
 fn minilm(c: &mut Criterion) {
     tinderbox::backend::keep_freed_memory();
+    tinderbox::backend::flush_denormals();
     let dir = Pretrained::MiniLmL6V2
         .prepare(&Cache::from_env().expect("cache"))
         .expect("all-MiniLM-L6-v2");

@@ -24,6 +24,7 @@ const VOCAB: usize = 8_192;
 
 fn mlm_step(c: &mut Criterion) {
     tinderbox::backend::keep_freed_memory();
+    tinderbox::backend::flush_denormals();
     let device = tinderbox::backend::default_device().autodiff();
     device.seed(0);
     let mut config = BertConfig::new(VOCAB, 256, 4, 4, 1024);

@@ -23,6 +23,7 @@ fn batch(size: usize, device: &Device) -> ImageBatch {
 
 fn train_step(c: &mut Criterion) {
     tinderbox::backend::keep_freed_memory();
+    tinderbox::backend::flush_denormals();
     let device = tinderbox::backend::default_device().autodiff();
     let mut group = c.benchmark_group("mnist_cnn_train_step");
     for size in [32, 128] {
@@ -45,6 +46,7 @@ fn train_step(c: &mut Criterion) {
 
 fn inference(c: &mut Criterion) {
     tinderbox::backend::keep_freed_memory();
+    tinderbox::backend::flush_denormals();
     let device = tinderbox::backend::default_device();
     device.seed(0);
     let model = ImageClassifier::new(MnistCnnConfig::new().init(&device));

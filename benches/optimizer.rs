@@ -46,6 +46,7 @@ fn gradients(model: &MiniLmSized) -> GradientsParams {
 
 fn bench(c: &mut Criterion) {
     tinderbox::backend::keep_freed_memory();
+    tinderbox::backend::flush_denormals();
     let device = tinderbox::backend::default_device().autodiff();
     let mut group = c.benchmark_group("adamw_22_7m_params");
     type Build = fn() -> ModuleOptimizer;

@@ -16,6 +16,7 @@ static ALLOCATOR: tinderbox::backend::Allocator = tinderbox::backend::Allocator;
 
 fn train_step(c: &mut Criterion) {
     tinderbox::backend::keep_freed_memory();
+    tinderbox::backend::flush_denormals();
     let device = tinderbox::backend::default_device().autodiff();
     device.seed(0);
     let (batch, len, vocab) = (32, 100, 10_000);

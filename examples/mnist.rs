@@ -57,6 +57,7 @@ struct Args {
 
 fn main() -> ExitCode {
     tinderbox::backend::keep_freed_memory();
+    tinderbox::backend::flush_denormals();
     match run(Args::parse()) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {

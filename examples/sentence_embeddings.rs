@@ -73,6 +73,7 @@ fn read_lines(path: &PathBuf) -> Result<Vec<String>, tinderbox::Error> {
 
 fn main() -> ExitCode {
     tinderbox::backend::keep_freed_memory();
+    tinderbox::backend::flush_denormals();
     match run(Args::parse()) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {

@@ -95,6 +95,7 @@ fn source(args: &Args) -> Result<TextSource, tinderbox::Error> {
 
 fn main() -> ExitCode {
     tinderbox::backend::keep_freed_memory();
+    tinderbox::backend::flush_denormals();
     match run(Args::parse()) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
