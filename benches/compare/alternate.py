@@ -26,9 +26,9 @@ def criterion_medians(bench, cases):
     """Runs `cargo bench --bench BENCH` and reads each case's median, in milliseconds."""
     subprocess.run(["cargo", "bench", "--bench", bench, "--", "--noplot"], cwd=ROOT, check=True,
                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    out = {}
+    out, criterion = {}, os.path.join(target_dir(), "criterion")
     for case in cases:
-        with open(os.path.join(target_dir(), "criterion", case, "new", "estimates.json")) as f:
+        with open(os.path.join(criterion, case, "new", "estimates.json")) as f:
             out[case] = json.load(f)["median"]["point_estimate"] / 1e6
     return out
 
