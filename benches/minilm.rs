@@ -11,10 +11,10 @@ use burn::tensor::Distribution;
 use criterion::{Criterion, SamplingMode, criterion_group, criterion_main};
 use std::time::Duration;
 use tinderbox::data::fetch::Cache;
-use tinderbox::data::pretrained::Pretrained;
+use tinderbox::data::model_packages::ModelPackage;
 use tinderbox::data::text::TextBatch;
 use tinderbox::heads::{ClassificationHeadConfig, Pooling, SequenceClassifier};
-use tinderbox::nn::pretrained::load_bert;
+use tinderbox::nn::huggingface::load_bert;
 use tinderbox::ops::clip_grad_norm;
 use tinderbox::train::{BERT_NO_DECAY, OptimizerConfig, OptimizerKind};
 
@@ -41,7 +41,7 @@ fn batch(device: &Device) -> TextBatch {
 fn minilm(c: &mut Criterion) {
     tinderbox::backend::keep_freed_memory();
     tinderbox::backend::flush_denormals();
-    let dir = Pretrained::MiniLmL6V2
+    let dir = ModelPackage::MiniLmL6V2
         .prepare(&Cache::from_env().expect("cache"))
         .expect("all-MiniLM-L6-v2");
     let device = tinderbox::backend::default_device();

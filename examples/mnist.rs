@@ -9,16 +9,13 @@
 //! ```
 
 use std::path::PathBuf;
-use std::process::ExitCode;
 
 use clap::Parser;
 use tinderbox::cli::TrainArgs;
 use tinderbox::data::vision::VisionDataset;
 use tinderbox::recipes::image_classification::{self as recipe, ImageRunConfig};
 
-#[cfg(feature = "mimalloc")]
-#[global_allocator]
-static ALLOCATOR: tinderbox::backend::Allocator = tinderbox::backend::Allocator;
+tinderbox::example_main!(Args, run);
 
 #[derive(Parser, Debug)]
 #[command(
@@ -53,18 +50,6 @@ struct Args {
     images: Vec<usize>,
     #[command(flatten)]
     train: TrainArgs,
-}
-
-fn main() -> ExitCode {
-    tinderbox::backend::keep_freed_memory();
-    tinderbox::backend::flush_denormals();
-    match run(Args::parse()) {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("error: {e}");
-            ExitCode::FAILURE
-        }
-    }
 }
 
 fn run(args: Args) -> Result<(), tinderbox::Error> {

@@ -8,17 +8,14 @@
 //! ```
 
 use std::path::PathBuf;
-use std::process::ExitCode;
 use std::time::Instant;
 
 use clap::Parser;
 use serde::Serialize;
 use tinderbox::backend::{backend_name, default_device};
-use tinderbox::recipes::sentence_embeddings::{SentenceEncoder, similarity_matrix, top_k};
+use tinderbox::recipes::sentence_embeddings::{self, SentenceEncoder, similarity_matrix, top_k};
 
-#[cfg(feature = "mimalloc")]
-#[global_allocator]
-static ALLOCATOR: tinderbox::backend::Allocator = tinderbox::backend::Allocator;
+tinderbox::example_main!(Args, run);
 
 #[derive(Parser, Debug)]
 #[command(about = "Embed sentences with MiniLM and compare them", version)]
@@ -71,23 +68,11 @@ fn read_lines(path: &PathBuf) -> Result<Vec<String>, tinderbox::Error> {
         .collect())
 }
 
-fn main() -> ExitCode {
-    tinderbox::backend::keep_freed_memory();
-    tinderbox::backend::flush_denormals();
-    match run(Args::parse()) {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("error: {e}");
-            ExitCode::FAILURE
-        }
-    }
-}
-
 fn run(args: Args) -> Result<(), tinderbox::Error> {
     let device = default_device();
     let encoder = match &args.model {
         Some(dir) => SentenceEncoder::from_dir(dir, &device)?,
-        None => SentenceEncoder::minilm(&device)?,
+        None => sentence_embeddings::minilm(&device)?,
     };
     let mut sentences = args.sentences.clone();
     if let Some(path) = &args.input {

@@ -106,6 +106,15 @@ def configs():
         write("bert_config", f"{name}.json", json.dumps({**base, **change}).encode())
 
 
+def ggufs():
+    """The committed tiny GGUF (every value and tensor type) and its corrupt variants."""
+    tiny = Path(__file__).resolve().parent.parent / "crates/tinderbox-nn/tests/fixtures/tiny.gguf"
+    variants("gguf", "tiny.gguf", tiny.read_bytes())
+    header = b"GGUF" + struct.pack("<IQQ", 3, 0, 1)
+    write("gguf", "huge-array.gguf", header + struct.pack("<Q", 1) + b"k" + struct.pack("<IIQ", 9, 8, 2**62))
+    write("gguf", "v1.gguf", b"GGUF" + struct.pack("<III", 1, 0, 0))
+
+
 def mutations(target):
     """Inputs for targets that patch a valid file (see fuzz_targets/mutate.rs)."""
     write(target, "valid", b"\x00")
@@ -140,6 +149,7 @@ if __name__ == "__main__":
     idxs()
     texts()
     configs()
+    ggufs()
     mutations("safetensors_checkpoint")
     mutations("sequence_file")
     checkpoints()

@@ -15,6 +15,15 @@ pub enum Error {
     /// Tokenizing failed.
     #[error(transparent)]
     Tokenize(#[from] tinderbox_tokenize::TokenizeError),
+    /// A fill-mask request could not be answered.
+    #[error(transparent)]
+    FillMask(#[from] tinderbox_heads::FillMaskError),
+    /// Writing a file failed.
+    #[error(transparent)]
+    Write(#[from] tinderbox_io::WriteError),
+    /// Generation could not run.
+    #[error(transparent)]
+    Generate(#[from] tinderbox_generate::GenerateError),
     /// An argument or saved setting is unusable.
     #[error("{0}")]
     Invalid(String),

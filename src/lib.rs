@@ -10,6 +10,7 @@
 //! | [`ops`] | `tinderbox-ops` | tensor ops: gradient norms and clipping, weight penalties |
 //! | [`nn`] | `tinderbox-nn` | layers and models (the MNIST CNN) |
 //! | [`heads`] | `tinderbox-heads` | task heads that make a model trainable |
+//! | [`generate`] | `tinderbox-generate` | text generation: greedy, sampling, beam search, streaming |
 //! | [`train`] | `tinderbox-train` | the training loop, schedules, checkpoints, metrics, plots |
 //!
 //! [`backend`] picks the device from the cargo features (`flex` by default, `wgpu`, `cuda`), and
@@ -24,6 +25,7 @@
 //! # Ok::<(), tinderbox::Error>(())
 //! ```
 
+#![warn(missing_docs)]
 // Library code reports bad input as errors; tests may unwrap.
 #![cfg_attr(
     not(test),
@@ -37,6 +39,7 @@ pub mod recipes;
 
 pub use error::Error;
 pub use tinderbox_data as data;
+pub use tinderbox_generate as generate;
 pub use tinderbox_heads as heads;
 pub use tinderbox_nn as nn;
 pub use tinderbox_ops as ops;

@@ -6,8 +6,8 @@ mod common;
 
 use burn::prelude::*;
 use safetensors::SafeTensors;
-use tinderbox::nn::pretrained::{load_bert, save_bert};
-use tinderbox::recipes::sentence_embeddings::{SentenceEncoder, cosine};
+use tinderbox::nn::huggingface::{load_bert, save_bert};
+use tinderbox::recipes::sentence_embeddings::{self, SentenceEncoder, cosine};
 
 use common::max_abs_diff;
 
@@ -108,7 +108,7 @@ fn assert_hidden_close(ours: &[Vec<Vec<f32>>], theirs: &[Vec<Vec<f32>>], what: &
 fn minilm_matches_transformers_to_1e5() {
     let reference = reference();
     let device = Device::default();
-    let encoder = SentenceEncoder::minilm(&device).unwrap();
+    let encoder = sentence_embeddings::minilm(&device).unwrap();
     let sentences: Vec<&str> = reference.sentences.iter().map(String::as_str).collect();
 
     let batched = encoder.embed(&sentences).unwrap();
@@ -158,7 +158,7 @@ fn minilm_matches_transformers_to_1e5() {
 #[test]
 fn saved_minilm_loads_back_identically() {
     let device = Device::default();
-    let encoder = SentenceEncoder::minilm(&device).unwrap();
+    let encoder = sentence_embeddings::minilm(&device).unwrap();
     let dir = tempfile::tempdir().unwrap();
     save_bert(encoder.model(), dir.path()).unwrap();
     let reloaded = load_bert(dir.path(), &device).unwrap();
@@ -175,7 +175,7 @@ fn saved_minilm_loads_back_identically() {
 
 #[test]
 fn long_inputs_are_truncated_and_reported() {
-    let encoder = SentenceEncoder::minilm(&Device::default()).unwrap();
+    let encoder = sentence_embeddings::minilm(&Device::default()).unwrap();
     let long = "word ".repeat(600);
     let out = encoder.embed(&["short", &long]).unwrap();
     assert_eq!(out.truncated, vec![1]);
@@ -188,7 +188,7 @@ fn long_inputs_are_truncated_and_reported() {
 #[test]
 fn a_tokenizer_larger_than_the_model_vocabulary_is_refused() {
     let device = Device::default();
-    let encoder = SentenceEncoder::minilm(&device).unwrap();
+    let encoder = sentence_embeddings::minilm(&device).unwrap();
     // A 64-token model folder given MiniLM's 30,522-token tokenizer: ids past 63 would index
     // beyond the embedding table.
     let tiny = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/tiny_bert_mlm");

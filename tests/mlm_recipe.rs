@@ -5,7 +5,7 @@
 use std::path::Path;
 
 use tinderbox::data::text::TextSource;
-use tinderbox::nn::transformer::LocalAttentionConfig;
+use tinderbox::nn::transformer::LocalHeadsInit;
 use tinderbox::recipes::masked_lm::{
     MlmModelConfig, MlmModelKind, MlmRunConfig, MlmRunSummary, SavedMlm, TokenizerChoice,
     export_batches, load_run_config, pretrain,
@@ -350,7 +350,7 @@ fn bad_corpora_and_settings_are_clear_errors() {
     assert!(err.contains("--mask-probability 0"), "{err}");
 
     let mut far = tiny(MlmModelKind::Bert, &data, 2);
-    far.local_attention = Some(LocalAttentionConfig {
+    far.local_heads = Some(LocalHeadsInit {
         offsets: vec![-1, 9],
         ..Default::default()
     });

@@ -52,7 +52,7 @@ def fourier_table(positions, hidden, pairs, rms):
 
 
 def start_local_attention(model, local):
-    """BertModel::with_local_attention: the Fourier position table at the word table's root
+    """BertModel::with_local_heads_init: the Fourier position table at the word table's root
     mean square, and query/key weights of the first layers that aim head h at its offset."""
     config = model.config
     hidden = config.hidden_size
@@ -132,8 +132,9 @@ def main():
     model = BertForMaskedLM(config)
     # As PretrainedMlm::init: the local start brings its own position table.
     with torch.no_grad():
-        if run.get("local_attention"):
-            start_local_attention(model, run["local_attention"])
+        local = run.get("local_heads") or run.get("local_attention")
+        if local:
+            start_local_attention(model, local)
         elif run.get("sinusoidal_positions", False):
             table = model.bert.embeddings.position_embeddings.weight
             table.copy_(sinusoids(*table.shape, config.initializer_range))

@@ -3,7 +3,7 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use tinderbox_nn::pretrained::read_bert_config;
+use tinderbox_nn::huggingface::read_bert_config;
 
 fuzz_target!(|data: &[u8]| {
     let Ok(dir) = tempfile::tempdir() else {

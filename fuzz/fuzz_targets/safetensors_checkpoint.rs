@@ -10,7 +10,7 @@ use std::sync::OnceLock;
 
 use burn::prelude::*;
 use libfuzzer_sys::fuzz_target;
-use tinderbox_nn::pretrained::{BERT_KEYS, load_safetensors, read_tensor_shapes, save_safetensors};
+use tinderbox_nn::huggingface::{BERT_KEYS, load_safetensors, read_tensor_shapes, save_safetensors};
 use tinderbox_nn::transformer::{BertConfig, BertModel};
 
 fn tiny() -> &'static (BertModel, Vec<u8>) {

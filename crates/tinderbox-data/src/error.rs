@@ -16,6 +16,9 @@ pub enum DataError {
         #[source]
         source: std::io::Error,
     },
+    /// Writing a file (atomically) failed.
+    #[error(transparent)]
+    Write(#[from] tinderbox_io::WriteError),
 
     /// The cache directory cannot be used.
     #[error(

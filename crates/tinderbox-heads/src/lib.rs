@@ -1,40 +1,48 @@
-//! Task heads for tinderbox: they turn a model's output into a loss and predictions, and make
-//! any model trainable with the same loop (`tinderbox-train`'s `TrainTask`) and with burn's
-//! `Learner` (`TrainStep`/`InferenceStep`).
+//! Task heads for tinderbox: they turn a model's output into a loss and predictions.
 //!
-//! - [`ImageClassifier`]: any [`ImageModel`](tinderbox_nn::cnn::ImageModel) with softmax
-//!   cross-entropy on [`ImageBatch`](tinderbox_data::vision::ImageBatch)es;
 //! - [`Head`], the trait of task heads, and [`ClassificationHead`] (binary with a sigmoid unit or
-//!   multi-class with softmax, optional class weights, last, first (`[CLS]`), BERT's pooler, mean or max pooling);
-//! - [`TokenClassificationHead`]: a tag per position, padding and `-100` targets ignored;
-//! - [`BertForMaskedLm`]: a BERT encoder with [`MlmHead`], loading and saving Hugging Face's
-//!   `BertForMaskedLM` checkpoints;
-//! - [`MaskedLm`], the trait of masked-language models (trainable on
-//!   [`MlmBatch`](tinderbox_data::mlm::MlmBatch)es), and [`LstmForMaskedLm`], the seeds' toy;
-//! - [`MlmHead`]: `BertForMaskedLM`'s prediction head, tied to the word embeddings, projecting
-//!   only the masked positions while training;
+//!   multi-class with softmax, optional class weights, last, first (`[CLS]`), BERT's pooler,
+//!   mean or max pooling);
 //! - [`SequenceClassifier`]: any [`SequenceEncoder`](tinderbox_nn::SequenceEncoder) with any
-//!   [`Head`] on [`TextBatch`](tinderbox_data::text::TextBatch)es.
+//!   [`Head`]; [`ImageClassifier`]: any [`ImageModel`](tinderbox_nn::cnn::ImageModel) with
+//!   softmax cross-entropy;
+//! - [`TokenClassificationHead`]: a tag per position, padding and `-100` targets ignored;
+//! - [`BertForMaskedLm`]: a BERT encoder with [`MlmHead`] (tied to the word embeddings,
+//!   projecting only the masked positions while training), loading and saving Hugging Face's
+//!   `BertForMaskedLM` checkpoints; [`MaskedLm`], the trait of masked-language models, and
+//!   [`LstmForMaskedLm`], the seeds' toy;
+//! - [`fill_mask`]: the `fill-mask` pipeline over any [`MaskedLm`].
+//!
+//! With the feature `train`, the models are `tinderbox-train` `TrainTask`s and burn
+//! `TrainStep`/`InferenceStep`s on `tinderbox-data`'s batches; without it this crate needs only
+//! `tinderbox-nn`, `tinderbox-ops` and `tinderbox-tokenize`.
+//!
+//! Fill-mask with a Hugging Face `BertForMaskedLM` folder (here a tiny random model that the
+//! doc test can load; `transformers`' `fill-mask` pipeline gives the same candidates, see
+//! `reference.json` beside it):
 //!
 //! ```
 //! use burn::prelude::*;
-//! use tinderbox_data::vision::ImageBatch;
-//! use tinderbox_heads::ImageClassifier;
-//! use tinderbox_nn::cnn::MnistCnnConfig;
-//! use tinderbox_train::TrainTask;
+//! use tinderbox_heads::{BertForMaskedLm, fill_mask};
+//! use tinderbox_tokenize::Tokenizer;
 //!
-//! let device = Device::default();
-//! let classifier = ImageClassifier::new(MnistCnnConfig::new().init(&device));
-//! let batch = ImageBatch {
-//!     images: Tensor::zeros([2, 1, 28, 28], &device),
-//!     targets: Tensor::from_ints([3, 7], &device),
-//! };
-//! let out = classifier.forward_classification(batch);
-//! // Zero images and zero biases give uniform logits: the loss is ln(10).
-//! let loss: f32 = out.loss.into_scalar();
-//! assert!((loss - 10f32.ln()).abs() < 1e-5);
+//! let folder = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/tiny-bert-mlm");
+//! let model = BertForMaskedLm::load(&folder, &Device::default())?;
+//! let tokenizer = Tokenizer::from_file(folder.join("tokenizer.json"))?;
+//! let filled = fill_mask(&model, &tokenizer, "Paris is the [MASK] of France.", 3)?;
+//! for candidate in &filled.candidates[0] {
+//!     println!("{} {:.4}", candidate.token, candidate.probability);
+//! }
+//! # let reference: serde_json::Value =
+//! #     serde_json::from_str(&std::fs::read_to_string(folder.join("reference.json"))?)?;
+//! # for (ours, theirs) in filled.candidates[0].iter().zip(reference["top"].as_array().unwrap()) {
+//! #     assert_eq!(ours.token, theirs["token"].as_str().unwrap());
+//! #     assert!((ours.probability - theirs["probability"].as_f64().unwrap()).abs() < 1e-5);
+//! # }
+//! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
+#![warn(missing_docs)]
 // Library code reports bad input as errors; tests may unwrap.
 #![cfg_attr(
     not(test),
@@ -43,6 +51,8 @@
 
 mod bert_for_masked_lm;
 mod classification_head;
+mod error;
+pub mod fill_mask;
 mod head;
 mod image_classifier;
 mod lstm_for_masked_lm;
@@ -50,13 +60,19 @@ mod masked_lm;
 mod mlm_head;
 mod sequence_classifier;
 mod token_classification_head;
+#[cfg(feature = "train")]
+mod train_task;
 
 pub use bert_for_masked_lm::{BertForMaskedLm, BertOnlyMlmHead};
 pub use classification_head::{ClassificationHead, ClassificationHeadConfig, Pooling};
+pub use error::FillMaskError;
+pub use fill_mask::{Candidate, FilledMask, fill_mask};
 pub use head::Head;
 pub use image_classifier::ImageClassifier;
 pub use lstm_for_masked_lm::{LstmForMaskedLm, LstmForMaskedLmConfig};
-pub use masked_lm::{MaskedLm, masked_lm_output};
+pub use masked_lm::MaskedLm;
 pub use mlm_head::{MlmHead, MlmHeadConfig};
 pub use sequence_classifier::SequenceClassifier;
 pub use token_classification_head::{TokenClassificationHead, TokenClassificationHeadConfig};
+#[cfg(feature = "train")]
+pub use train_task::masked_lm_output;

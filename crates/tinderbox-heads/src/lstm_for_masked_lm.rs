@@ -6,12 +6,9 @@
 
 use burn::nn::{Embedding, EmbeddingConfig, Initializer, Linear, LinearConfig};
 use burn::prelude::*;
-use burn::train::ClassificationOutput;
-use tinderbox_data::mlm::MlmBatch;
 use tinderbox_nn::rnn::{Lstm, LstmConfig};
-use tinderbox_train::TrainTask;
 
-use crate::masked_lm::{MaskedLm, masked_lm_output};
+use crate::masked_lm::MaskedLm;
 
 /// The sizes of an [`LstmForMaskedLm`].
 #[derive(Config, Debug, PartialEq)]
@@ -84,12 +81,8 @@ impl MaskedLm for LstmForMaskedLm {
     fn vocab_size(&self) -> usize {
         self.output.weight.dims()[1]
     }
-}
 
-impl TrainTask for LstmForMaskedLm {
-    type Batch = MlmBatch;
-
-    fn forward_classification(&self, batch: MlmBatch) -> ClassificationOutput {
-        masked_lm_output(self, batch)
+    fn max_length(&self) -> Option<usize> {
+        None
     }
 }

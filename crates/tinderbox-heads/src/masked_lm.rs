@@ -2,9 +2,6 @@
 //! serve BERT and the seed's LSTM toy alike.
 
 use burn::prelude::*;
-use burn::train::ClassificationOutput;
-use tinderbox_data::mlm::MlmBatch;
-use tinderbox_ops::cross_entropy;
 
 /// A model that predicts the original token at masked positions of a sequence.
 pub trait MaskedLm: Module + Clone + Send + std::fmt::Debug + 'static {
@@ -19,13 +16,7 @@ pub trait MaskedLm: Module + Clone + Send + std::fmt::Debug + 'static {
 
     /// The number of tokens it predicts over.
     fn vocab_size(&self) -> usize;
-}
 
-/// Scores an [`MlmBatch`]: the mean cross-entropy at the masked positions, with their logits
-/// and original tokens as the rows of a [`ClassificationOutput`] (so accuracy is masked-token
-/// accuracy).
-pub fn masked_lm_output<M: MaskedLm>(model: &M, batch: MlmBatch) -> ClassificationOutput {
-    let logits = model.logits_at(batch.input_ids, batch.mask_pad, batch.masked_positions);
-    let loss = cross_entropy(logits.clone(), batch.masked_labels.clone(), 0.0);
-    ClassificationOutput::new(loss, logits, batch.masked_labels)
+    /// The longest sequence it reads (its position table), if it has a limit.
+    fn max_length(&self) -> Option<usize>;
 }

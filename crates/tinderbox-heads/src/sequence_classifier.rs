@@ -1,11 +1,9 @@
-//! Any [`SequenceEncoder`] with any [`Head`], trainable on [`TextBatch`]es.
+//! Any [`SequenceEncoder`] with any [`Head`] (with the `train` feature, trainable on
+//! `TextBatch`es).
 
 use burn::prelude::*;
 use burn::tensor::activation::softmax;
-use burn::train::{ClassificationOutput, InferenceStep, TrainOutput, TrainStep};
-use tinderbox_data::text::TextBatch;
 use tinderbox_nn::SequenceEncoder;
-use tinderbox_train::TrainTask;
 
 use crate::head::Head;
 
@@ -48,43 +46,5 @@ impl<E: SequenceEncoder, H: Head> SequenceClassifier<E, H> {
     /// Class probabilities `[B, C]`.
     pub fn predict_proba(&self, ids: Tensor<2, Int>, mask_pad: Tensor<2, Bool>) -> Tensor<2> {
         softmax(self.logits(ids, mask_pad), 1)
-    }
-
-    /// Scores a batch.
-    pub fn forward_batch(&self, batch: TextBatch) -> ClassificationOutput {
-        let logits = self.logits(batch.ids, batch.mask_pad);
-        let loss = self.head.loss(logits.clone(), batch.labels.clone());
-        ClassificationOutput::new(loss, logits, batch.labels)
-    }
-}
-
-impl<E, H> TrainTask for SequenceClassifier<E, H>
-where
-    E: SequenceEncoder + Clone + Send + 'static,
-    H: Head + Clone + Send + 'static,
-{
-    type Batch = TextBatch;
-
-    fn forward_classification(&self, batch: TextBatch) -> ClassificationOutput {
-        self.forward_batch(batch)
-    }
-}
-
-impl<E: SequenceEncoder, H: Head> TrainStep for SequenceClassifier<E, H> {
-    type Input = TextBatch;
-    type Output = ClassificationOutput;
-
-    fn step(&self, batch: TextBatch) -> TrainOutput<ClassificationOutput> {
-        let output = self.forward_batch(batch);
-        TrainOutput::new(self, output.loss.backward(), output)
-    }
-}
-
-impl<E: SequenceEncoder, H: Head> InferenceStep for SequenceClassifier<E, H> {
-    type Input = TextBatch;
-    type Output = ClassificationOutput;
-
-    fn step(&self, batch: TextBatch) -> ClassificationOutput {
-        self.forward_batch(batch)
     }
 }

@@ -44,6 +44,9 @@ pub enum ModelError {
         /// The cause.
         source: std::io::Error,
     },
+    /// Writing a file (atomically) failed.
+    #[error(transparent)]
+    Write(#[from] tinderbox_io::WriteError),
     /// A configuration file is not valid JSON for the model.
     #[error("{}: not a valid model configuration: {source}", path.display())]
     Json {
@@ -83,6 +86,34 @@ pub enum ModelError {
         path: PathBuf,
         /// Every missing, unexpected or wrongly shaped tensor.
         mismatches: Vec<KeyMismatch>,
+    },
+    /// A tokenizer that does not belong to the model: it knows ids past the embedding table.
+    #[error(
+        "{}: tokenizer.json has {tokens} tokens but config.json's vocab_size is {vocab_size}; \
+         the tokenizer does not belong to this model",
+        dir.display()
+    )]
+    TokenizerTooLarge {
+        /// The model folder.
+        dir: PathBuf,
+        /// The tokenizer's vocabulary size.
+        tokens: usize,
+        /// The model's embedding rows.
+        vocab_size: usize,
+    },
+    /// A GGUF file could not be read, or lacks what the model needs.
+    #[error(transparent)]
+    Gguf(#[from] crate::gguf::GgufError),
+    /// Loading, training or running a tokenizer failed.
+    #[error(transparent)]
+    Tokenize(#[from] tinderbox_tokenize::TokenizeError),
+    /// A result could not be read back from the device.
+    #[error("reading {what} back from the device: {reason}")]
+    Read {
+        /// What was being read.
+        what: &'static str,
+        /// burn's message.
+        reason: String,
     },
 }
 

@@ -5,7 +5,7 @@ use std::path::Path;
 
 use burn::prelude::*;
 use tinderbox_nn::ModelError;
-use tinderbox_nn::pretrained::{BERT_KEYS, load_bert, read_tensor_shapes, save_bert};
+use tinderbox_nn::huggingface::{BERT_KEYS, load_bert, read_tensor_shapes, save_bert};
 use tinderbox_nn::transformer::{BertConfig, BertModel};
 
 fn tiny() -> BertConfig {

@@ -44,7 +44,7 @@ pub fn dropout<const D: usize>(x: Tensor<D>, prob: f64) -> Tensor<D> {
     }
     let keep = 1.0 - prob;
     let device = x.device();
-    if x.dtype() == DType::F32 && runs_on_host(&device) {
+    if x.dtype() == DType::F32 && crate::on_host(&device) {
         let seed = draw_seed(&device);
         let mask = scaled_mask(x.shape().num_elements(), keep, seed);
         let mask = Tensor::<D>::from_data(TensorData::new(mask, x.shape()), &device);
@@ -59,13 +59,6 @@ pub fn dropout<const D: usize>(x: Tensor<D>, prob: f64) -> Tensor<D> {
 /// where kept, 0 where dropped, seeded from burn's generator as [`dropout`] is. `0 < prob < 1`.
 pub(crate) fn host_multipliers(len: usize, prob: f64, device: &Device) -> Vec<f32> {
     scaled_mask(len, 1.0 - prob, draw_seed(device))
-}
-
-/// Whether `device` computes in host memory (burn's CPU backends), where a mask built in a `Vec`
-/// costs nothing to hand over.
-fn runs_on_host(device: &Device) -> bool {
-    let name = format!("{device:?}");
-    name.contains("Flex") || name.contains("NdArray")
 }
 
 /// 64 bits from burn's generator for `device`, so that seeding the device seeds the masks too.

@@ -36,6 +36,7 @@
 //! let (grads, norm_before) = clip_grad_norm(&layer, grads, 1.0);
 //! ```
 
+#![warn(missing_docs)]
 // Library code reports bad input as errors; tests may unwrap.
 #![cfg_attr(
     not(test),
@@ -44,6 +45,7 @@
 
 mod adamw;
 mod attention;
+pub mod cached_attention;
 mod conv_pool;
 mod dropout;
 mod fused;
@@ -52,6 +54,7 @@ mod linear;
 mod loss;
 mod penalty;
 mod pooling;
+pub mod quant;
 
 pub use adamw::{AdamWStep, adamw_step};
 pub use attention::{
@@ -65,3 +68,10 @@ pub use linear::linear;
 pub use loss::{IGNORE_INDEX, cross_entropy};
 pub use penalty::weight_penalty;
 pub use pooling::{last_positions, last_state, masked_max, masked_mean};
+
+/// Whether `device` computes in host memory (burn's CPU backends, with or without autodiff),
+/// where data built in a `Vec` or read back costs a copy at most, never a transfer.
+pub fn on_host(device: &burn::prelude::Device) -> bool {
+    let name = format!("{device:?}");
+    name.contains("Flex") || name.contains("NdArray")
+}

@@ -37,6 +37,9 @@ pub enum TokenizeError {
         /// Why.
         reason: String,
     },
+    /// A chat template that does not parse or render.
+    #[error("{0}")]
+    Template(String),
     /// The options cannot be satisfied by this tokenizer or batch.
     #[error("invalid encoding options: {0}")]
     Options(String),

@@ -6,7 +6,11 @@
 //!   Keras' word-level `Tokenizer(num_words, oov_token)` with Keras' ids ([`Tokenizer::fit_keras`]);
 //! - batch encoding with padding to the longest or to a fixed length, on either side, with
 //!   truncation on either side, special tokens, attention masks, type ids and byte offsets
-//!   ([`EncodeOptions`], [`BatchEncoding`]).
+//!   ([`EncodeOptions`], [`BatchEncoding`]);
+//! - chat templates rendered as `transformers` renders them ([`ChatTemplate`]);
+//! - a byte-level BPE built from a GGUF file's `tokenizer.ggml.*` metadata
+//!   ([`Tokenizer::from_gguf_vocab`]);
+//! - with the `burn` feature, a batch as burn tensors (`BatchEncoding::to_tensors`).
 //!
 //! ```
 //! use tinderbox_tokenize::{EncodeOptions, KerasOptions, TextTokenizer, Tokenizer};
@@ -19,24 +23,33 @@
 //! assert_eq!(batch.attention_mask[0], vec![0, 0, 0, 1, 1, 1]);
 //! ```
 
+#![warn(missing_docs)]
 // Library code reports bad input as errors; tests may unwrap.
 #![cfg_attr(
     not(test),
     deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)
 )]
 
+mod chat;
 mod encoding;
 mod error;
+mod gguf_vocab;
 mod keras;
 mod special;
+#[cfg(feature = "burn")]
+mod tensors;
 mod text_tokenizer;
 mod tokenizer;
 mod train;
 
+pub use chat::{ChatMessage, ChatTemplate};
 pub use encoding::{BatchEncoding, EncodeOptions, Padding, Side};
 pub use error::{Result, TokenizeError};
+pub use gguf_vocab::GgufVocab;
 pub use keras::{KERAS_FILTERS, KerasOptions, keras_words};
 pub use special::{SpecialToken, SpecialTokens};
+#[cfg(feature = "burn")]
+pub use tensors::TokenTensors;
 pub use text_tokenizer::TextTokenizer;
 pub use tokenizer::Tokenizer;
 pub use train::TrainOptions;

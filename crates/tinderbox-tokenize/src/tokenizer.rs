@@ -77,13 +77,7 @@ impl Tokenizer {
             reason,
         };
         let json = self.to_json()?;
-        let dir = match path.parent() {
-            Some(p) if !p.as_os_str().is_empty() => p,
-            _ => Path::new("."),
-        };
-        let mut tmp = tempfile::NamedTempFile::new_in(dir).map_err(|e| fail(e.to_string()))?;
-        std::io::Write::write_all(&mut tmp, json.as_bytes()).map_err(|e| fail(e.to_string()))?;
-        tmp.persist(path).map_err(|e| fail(e.error.to_string()))?;
+        tinderbox_io::write_atomic(path, json.as_bytes()).map_err(|e| fail(e.to_string()))?;
         Ok(())
     }
 

@@ -15,6 +15,9 @@ use crate::error::{Result, TrainError};
 use crate::metrics::EpochMetrics;
 use crate::run_dir::{read_json, write_atomic};
 
+/// The prefix of a checkpoint directory being written (renamed whole when complete).
+pub(crate) const STAGING_PREFIX: &str = ".staging-";
+
 const MODEL: &str = "model.bpk";
 const OPTIMIZER: &str = "optimizer.bpk";
 const STATE: &str = "state.json";
@@ -126,7 +129,7 @@ impl Checkpoints {
         std::fs::create_dir_all(&self.dir)
             .map_err(|e| TrainError::io("creating checkpoint directory", &self.dir, e))?;
         let staging = tempfile::Builder::new()
-            .prefix(".staging-")
+            .prefix(STAGING_PREFIX)
             .tempdir_in(&self.dir)
             .map_err(|e| TrainError::io("creating a staging directory in", &self.dir, e))?;
         let record_err = |path: &Path, e: burn::store::RecordError| TrainError::Record {

@@ -59,6 +59,27 @@ impl TrainConfig {
         }
     }
 
+    /// Hugging Face's recipe for transformers (BERT's, and `Trainer`'s defaults): AdamW at peak
+    /// rate `lr` with weight decay 0.01 (none on biases and LayerNorm, [`BERT_NO_DECAY`]), a
+    /// linear warm-up over `warmup_ratio` of the steps then linear decay to 0, clipping at global
+    /// norm 1.0, batch 32.
+    ///
+    /// [`BERT_NO_DECAY`]: crate::BERT_NO_DECAY
+    pub fn transformer(lr: f64, warmup_ratio: f64) -> Self {
+        Self::new(lr)
+            .with_batch_size(32)
+            .with_optimizer(
+                OptimizerConfig::new(OptimizerKind::AdamW)
+                    .with_weight_decay(0.01)
+                    .with_no_decay(&crate::BERT_NO_DECAY),
+            )
+            .with_schedule(LrSchedule::WarmupLinear {
+                warmup_ratio,
+                warmup_steps: None,
+            })
+            .with_clip_grad_norm(Some(1.0))
+    }
+
     /// Sets the number of epochs.
     pub fn with_epochs(mut self, epochs: usize) -> Self {
         self.epochs = epochs;

@@ -25,6 +25,9 @@ pub enum TrainError {
         #[source]
         source: std::io::Error,
     },
+    /// Writing a file (atomically) failed.
+    #[error(transparent)]
+    Write(#[from] tinderbox_io::WriteError),
 
     /// A JSON file could not be written or parsed.
     #[error("{path}: {reason}")]

@@ -6,9 +6,11 @@
 //! - learning-rate schedules: constant, step, exponential, warm-up then linear or cosine
 //!   ([`LrSchedule`]);
 //! - global-norm gradient clipping, gradient accumulation, early stopping with patience;
-//! - a run directory with `metrics.csv`, a PNG of the curves after every epoch, and atomic
-//!   checkpoints (model, optimizer, counters, history) that `--resume` continues exactly;
-//! - a progress bar with rate and ETA; a clear error, naming the step, when the loss turns NaN;
+//! - a run directory with `metrics.csv`, a PNG of the curves after every epoch (feature `plot`),
+//!   and atomic checkpoints (model, optimizer, counters, history) that `--resume` continues
+//!   exactly;
+//! - a progress bar with rate and ETA on a terminal, a plain progress line every 30 s off one;
+//!   a clear error, naming the step, when the loss turns NaN;
 //! - [`StepTrainer`] for pre-training: a stream of batches, step and time budgets, evaluation
 //!   and checkpoints every N steps.
 //!
@@ -25,6 +27,7 @@
 //! assert!(config.clone().with_batch_size(0).validate().is_err());
 //! ```
 
+#![warn(missing_docs)]
 // Library code reports bad input as errors; tests may unwrap.
 #![cfg_attr(
     not(test),
@@ -38,8 +41,10 @@ mod confusion;
 mod early_stopping;
 mod error;
 mod metrics;
+mod optim_step;
 mod optimizer;
 mod order;
+#[cfg(feature = "plot")]
 mod plot;
 mod progress;
 mod run_dir;
@@ -58,6 +63,7 @@ pub use error::{Result, TrainError};
 pub use metrics::{CSV_HEADER, EpochMetrics, Meter, to_csv};
 pub use optimizer::{BERT_NO_DECAY, OptimizerConfig, OptimizerKind};
 pub use order::{EpochOrder, LengthBuckets};
+#[cfg(feature = "plot")]
 pub use plot::{plot_confusion, plot_curves, plot_step_curves};
 pub use run_dir::{CONFIG_FILE, RunDir, read_json, write_atomic};
 pub use schedule::{LrSchedule, ScheduleSpan};

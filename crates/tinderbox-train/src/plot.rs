@@ -6,6 +6,7 @@ use std::path::Path;
 use std::sync::Once;
 
 use plotters::prelude::*;
+use plotters::style::text_anchor::{HPos, Pos, VPos};
 use plotters::style::{FontStyle, FontTransform};
 
 use crate::confusion::ConfusionMatrix;
@@ -25,48 +26,36 @@ fn register_font() {
 
 /// Draws loss (left) and accuracy (right) against the epoch into `path` (a `.png`), atomically.
 pub fn plot_curves(history: &[EpochMetrics], path: &Path) -> Result<()> {
-    write_png(path, ".curves-", |file| draw(history, file))
+    write_png(path, |file| draw(history, file))
 }
 
 /// Draws loss (left) and accuracy (right) of a step-based run against the optimizer step into
 /// `path` (a `.png`), atomically: training figures since the previous point, and the evaluation
 /// set's.
 pub fn plot_step_curves(history: &[StepMetrics], path: &Path) -> Result<()> {
-    write_png(path, ".curves-", |file| draw_steps(history, file))
+    write_png(path, |file| draw_steps(history, file))
 }
 
 /// Draws a confusion matrix (rows: true class, columns: prediction) as a heat map with counts,
 /// into `path` (a `.png`), atomically.
 pub fn plot_confusion(matrix: &ConfusionMatrix, names: &[String], path: &Path) -> Result<()> {
-    write_png(path, ".confusion-", |file| {
-        draw_confusion(matrix, names, file)
-    })
+    write_png(path, |file| draw_confusion(matrix, names, file))
 }
 
 /// Runs `draw` on a temporary `.png` beside `path` (plotters picks the format from the name)
 /// and renames it to `path`, so a reader never sees half an image.
 fn write_png(
     path: &Path,
-    prefix: &str,
     draw: impl FnOnce(&Path) -> std::result::Result<(), String>,
 ) -> Result<()> {
     register_font();
-    let dir = path
-        .parent()
-        .filter(|p| !p.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
-    let tmp = tempfile::Builder::new()
-        .prefix(prefix)
-        .suffix(".png")
-        .tempfile_in(dir)
-        .map_err(|e| TrainError::io("creating a temporary file in", dir, e))?;
-    draw(tmp.path()).map_err(|reason| TrainError::Plot {
-        path: path.to_path_buf(),
-        reason,
-    })?;
-    tmp.persist(path)
-        .map_err(|e| TrainError::io("renaming into", path, e.error))?;
-    Ok(())
+    tinderbox_io::write_atomic_with(path, draw).map_err(|e| match e {
+        tinderbox_io::WithError::Write(e) => e.into(),
+        tinderbox_io::WithError::Writer(reason) => TrainError::Plot {
+            path: path.to_path_buf(),
+            reason,
+        },
+    })
 }
 
 fn draw_confusion(
@@ -75,14 +64,35 @@ fn draw_confusion(
     file: &Path,
 ) -> std::result::Result<(), String> {
     let n = matrix.counts.len().max(1);
-    let cell = (560 / n as u32).clamp(24, 120);
-    let label_room = 150;
-    let size = (
-        label_room + cell * n as u32 + 20,
-        label_room + cell * n as u32 + 20,
-    );
+    let cell = (560 / n as u32).clamp(28, 120) as i32;
+    let short: Vec<String> = (0..n)
+        .map(|i| {
+            names
+                .get(i)
+                .map_or(i.to_string(), |s| s.chars().take(18).collect())
+        })
+        .collect();
+    // Room for the longest class name, written horizontally on the left and downwards below.
+    let label = short.iter().map(|s| s.chars().count()).max().unwrap_or(1) as i32 * 8 + 10;
+    let (left, top) = (30 + label, 50);
+    let grid = cell * n as i32;
+    let size = ((left + grid + 30) as u32, (top + grid + label + 40) as u32);
     let root = BitMapBackend::new(file, size).into_drawing_area();
     root.fill(&WHITE).map_err(|e| e.to_string())?;
+    let err = |e: DrawingAreaErrorKind<_>| e.to_string();
+    let centred = |size: f64| {
+        (FONT, size)
+            .into_font()
+            .into_text_style(&root)
+            .pos(Pos::new(HPos::Center, VPos::Center))
+    };
+    let accuracy = matrix.accuracy();
+    root.draw(&Text::new(
+        format!("Confusion matrix, test split (accuracy {accuracy:.3})"),
+        (size.0 as i32 / 2, 20),
+        centred(20.0),
+    ))
+    .map_err(err)?;
     let max = matrix
         .counts
         .iter()
@@ -91,47 +101,61 @@ fn draw_confusion(
         .max()
         .unwrap_or(1)
         .max(1) as f64;
-    let font = (FONT, (cell as f64 * 0.3).clamp(10.0, 18.0));
     for (t, row) in matrix.counts.iter().enumerate() {
         for (p, &count) in row.iter().enumerate() {
-            let x0 = (label_room + p as u32 * cell) as i32;
-            let y0 = (label_room + t as u32 * cell) as i32;
+            let (x0, y0) = (left + p as i32 * cell, top + t as i32 * cell);
             let shade = 1.0 - count as f64 / max;
             let level = (255.0 * shade) as u8;
-            let color = RGBColor(level, level, 255);
             root.draw(&Rectangle::new(
-                [(x0, y0), (x0 + cell as i32, y0 + cell as i32)],
-                color.filled(),
+                [(x0, y0), (x0 + cell, y0 + cell)],
+                RGBColor(level, level, 255).filled(),
             ))
-            .map_err(|e| e.to_string())?;
-            let text_color = if shade < 0.5 { WHITE } else { BLACK };
+            .map_err(err)?;
+            let text = centred((cell as f64 * 0.3).clamp(10.0, 18.0)).color(if shade < 0.5 {
+                &WHITE
+            } else {
+                &BLACK
+            });
             root.draw(&Text::new(
                 count.to_string(),
-                (x0 + cell as i32 / 4, y0 + cell as i32 / 3),
-                font.into_font().color(&text_color),
+                (x0 + cell / 2, y0 + cell / 2),
+                text,
             ))
-            .map_err(|e| e.to_string())?;
+            .map_err(err)?;
         }
     }
-    let label_font = (FONT, 13).into_font();
-    for (i, name) in names.iter().enumerate() {
-        let offset = (label_room + i as u32 * cell + cell / 3) as i32;
-        let short: String = name.chars().take(18).collect();
-        root.draw(&Text::new(short.clone(), (5, offset), label_font.clone()))
-            .map_err(|e| e.to_string())?;
+    let labels = (FONT, 13).into_font().into_text_style(&root);
+    for (i, name) in short.iter().enumerate() {
+        let middle = i as i32 * cell + cell / 2;
+        // Row labels end just left of the grid; column labels hang just below it.
         root.draw(&Text::new(
-            short,
-            (offset, 10),
-            label_font.clone().transform(FontTransform::Rotate90),
+            name.clone(),
+            (left - 6, top + middle),
+            labels.clone().pos(Pos::new(HPos::Right, VPos::Center)),
         ))
-        .map_err(|e| e.to_string())?;
+        .map_err(err)?;
+        root.draw(&Text::new(
+            name.clone(),
+            (left + middle + 6, top + grid + 6),
+            labels.clone().transform(FontTransform::Rotate90),
+        ))
+        .map_err(err)?;
     }
+    let captions = (FONT, 15).into_font().into_text_style(&root);
     root.draw(&Text::new(
-        "rows: true class, columns: predicted",
-        (5, label_room as i32 - 20),
-        label_font,
+        "predicted class",
+        (left + grid / 2, top + grid + label + 22),
+        captions.clone().pos(Pos::new(HPos::Center, VPos::Center)),
     ))
-    .map_err(|e| e.to_string())?;
+    .map_err(err)?;
+    root.draw(&Text::new(
+        "true class",
+        (12, top + grid / 2),
+        captions
+            .transform(FontTransform::Rotate270)
+            .pos(Pos::new(HPos::Center, VPos::Center)),
+    ))
+    .map_err(err)?;
     root.present().map_err(|e| e.to_string())
 }
 

@@ -12,12 +12,12 @@
 //!
 //! Every file is written to a temporary file and renamed, so none is ever half-written.
 
-use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
+use crate::checkpoint::STAGING_PREFIX;
 use crate::error::{Result, TrainError};
 
 /// The name of the file that marks a directory as a run.
@@ -87,7 +87,7 @@ impl RunDir {
     }
 
     /// Deletes the temporary files and staging directories that a killed run can leave
-    /// (`.tmp*`, `.curves-*`, `checkpoints/.staging-*`). Call it only while no other process
+    /// (`tinderbox_io`'s temporaries, `checkpoints/.staging-*`). Call it only while no other process
     /// writes into this run.
     pub fn remove_temporaries(&self) -> Result<()> {
         for dir in [self.path.clone(), self.checkpoints_dir()] {
@@ -99,10 +99,7 @@ impl RunDir {
             for entry in entries.flatten() {
                 let name = entry.file_name();
                 let name = name.to_string_lossy();
-                if [".tmp", ".curves-", ".confusion-", ".staging-"]
-                    .iter()
-                    .any(|p| name.starts_with(p))
-                {
+                if tinderbox_io::is_temporary(&name) || name.starts_with(STAGING_PREFIX) {
                     let path = entry.path();
                     let removed = if path.is_dir() {
                         std::fs::remove_dir_all(&path)
@@ -141,21 +138,10 @@ pub fn read_json<T: DeserializeOwned>(path: &Path) -> Result<T> {
     })
 }
 
-/// Writes `bytes` to `path` through a synced temporary file in the same directory and a rename:
-/// a reader sees the old file or the new one, never a mix, even if the process is killed.
+/// Writes `bytes` to `path` atomically ([`tinderbox_io::write_atomic`]): a reader sees the old
+/// file or the new one, never a mix, even if the process is killed.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
-    let dir = match path.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p,
-        _ => Path::new("."),
-    };
-    let mut tmp = tempfile::NamedTempFile::new_in(dir)
-        .map_err(|e| TrainError::io("creating a temporary file in", dir, e))?;
-    tmp.write_all(bytes)
-        .and_then(|()| tmp.as_file().sync_all())
-        .map_err(|e| TrainError::io("writing", path, e))?;
-    tmp.persist(path)
-        .map_err(|e| TrainError::io("renaming into", path, e.error))?;
-    Ok(())
+    Ok(tinderbox_io::write_atomic(path, bytes)?)
 }
 
 #[cfg(test)]
@@ -186,11 +172,11 @@ mod tests {
         let run = RunDir::create(dir.path()).unwrap();
         std::fs::create_dir_all(run.checkpoints_dir().join(".staging-abc")).unwrap();
         std::fs::create_dir_all(run.checkpoints_dir().join("epoch-1")).unwrap();
-        std::fs::write(run.file(".tmpXYZ"), b"half").unwrap();
+        std::fs::write(run.file(".tbx-tmp-XYZ"), b"half").unwrap();
         std::fs::write(run.file("metrics.csv"), b"epoch\n").unwrap();
         run.remove_temporaries().unwrap();
         assert!(!run.checkpoints_dir().join(".staging-abc").exists());
-        assert!(!run.file(".tmpXYZ").exists());
+        assert!(!run.file(".tbx-tmp-XYZ").exists());
         assert!(run.checkpoints_dir().join("epoch-1").is_dir());
         assert!(run.metrics_csv().is_file());
     }

@@ -9,21 +9,19 @@
 
 use std::time::Instant;
 
-use burn::optim::{GradientsAccumulator, GradientsParams};
 use burn::prelude::*;
-use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use serde::{Deserialize, Serialize};
 
 use crate::checkpoint::{Checkpoints, save_model};
 use crate::config::TrainConfig;
 use crate::error::{Result, TrainError};
 use crate::metrics::Meter;
-use crate::plot::plot_step_curves;
+use crate::optim_step::OptimStep;
+use crate::progress::Progress;
 use crate::run_dir::{RunDir, write_atomic};
 use crate::schedule::ScheduleSpan;
 use crate::step_metrics::{StepMetrics, to_step_csv};
 use crate::task::TrainTask;
-use crate::trainer::mix_seed;
 
 /// How long a step-based run trains, and how often it evaluates and checkpoints.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -239,7 +237,13 @@ impl StepTrainer {
         let replan = self.budget.max_steps.is_none() && state.step == 0;
         let mut seconds_at_replan_start = 0.0;
         let out_of_time = |state: &StepState| time_budget.is_some_and(|t| state.train_seconds >= t);
-        let bar = step_bar(state.planned_steps, state.step, self.progress);
+        let mut progress = Progress::new(
+            "steps".into(),
+            "steps",
+            state.step as u64,
+            state.planned_steps as u64,
+            self.progress,
+        );
         let mut steps_here = 0;
         let finished = loop {
             if state.step >= state.planned_steps || out_of_time(&state) {
@@ -249,39 +253,22 @@ impl StepTrainer {
                 break false;
             }
             let started = Instant::now();
-            let mut accumulator = GradientsAccumulator::<T>::new();
+            let mut step = OptimStep::<T>::new(cfg, &train_device);
             for _ in 0..cfg.grad_accumulation {
                 let StepBatch { batch, tokens } = draw(state.batches)?;
-                // Dropout depends only on the seed and the batch number, so a resumed run draws
-                // the same masks.
-                train_device.seed(mix_seed(cfg.seed, 1 << 32 | state.batches as u64));
-                let output = model.forward_classification(batch);
-                let (loss, correct, count) = crate::trainer::read_batch(&output)?;
-                if !loss.is_finite() {
-                    bar.finish_and_clear();
-                    return Err(TrainError::NonFiniteStepLoss {
-                        value: loss as f32,
+                let figures = step.backward(&model, batch, state.batches).map_err(|e| {
+                    progress.finish();
+                    TrainError::NonFiniteStepLoss {
+                        value: e.0,
                         step: state.step + 1,
                         batch: state.batches,
-                    });
-                }
-                state.meter.add(loss, correct, count);
+                    }
+                })?;
+                state
+                    .meter
+                    .add(figures.loss, figures.correct, figures.count);
                 state.batches += 1;
                 state.tokens += tokens;
-                let mut objective = output.loss;
-                if let Some(penalty) = tinderbox_ops::weight_penalty(&model, cfg.l1, cfg.l2) {
-                    objective = objective + penalty;
-                }
-                let grads = GradientsParams::from_grads(objective.backward(), &model);
-                accumulator.accumulate(&model, grads);
-            }
-            let mut grads = accumulator.grads();
-            if cfg.grad_accumulation > 1 {
-                let mean = Tensor::from_floats([1.0 / cfg.grad_accumulation as f32], &train_device);
-                grads = tinderbox_ops::scale_grads(&model, grads, mean);
-            }
-            if let Some(max) = cfg.clip_grad_norm {
-                grads = tinderbox_ops::clip_grad_norm(&model, grads, max).0;
             }
             // Laid over the plan as it stands: the plan may change once, early (see `REPLAN`).
             let span = ScheduleSpan {
@@ -289,7 +276,7 @@ impl StepTrainer {
                 total_steps: state.planned_steps,
             };
             let lr = cfg.schedule.lr_at(cfg.lr, state.step, span);
-            model = optim.step(lr, model, grads);
+            model = step.apply(model, &mut optim, lr);
             state.step += 1;
             steps_here += 1;
             state.train_seconds += started.elapsed().as_secs_f64();
@@ -301,15 +288,16 @@ impl StepTrainer {
                     / (REPLAN.end - REPLAN.start) as f64;
                 let left = (budget - state.train_seconds).max(0.0) * REPLAN_MARGIN;
                 state.planned_steps = state.step + (left / per_step.max(1e-9)) as usize;
-                bar.set_length(state.planned_steps as u64);
+                progress.set_total(state.planned_steps as u64);
             }
-            bar.inc(1);
-            bar.set_message(format!(
-                "loss {:.4} acc {:.4} | {:.0} tokens/s",
-                state.meter.loss(),
-                state.meter.accuracy(),
-                state.tokens as f64 / state.train_seconds.max(1e-9)
-            ));
+            progress.inc(|| {
+                format!(
+                    "loss {:.4} acc {:.4} | {:.0} tokens/s",
+                    state.meter.loss(),
+                    state.meter.accuracy(),
+                    state.tokens as f64 / state.train_seconds.max(1e-9)
+                )
+            });
 
             let last = state.step >= state.planned_steps || out_of_time(&state);
             if state.step.is_multiple_of(self.budget.eval_every) || last {
@@ -328,8 +316,7 @@ impl StepTrainer {
                     train_seconds: state.train_seconds,
                 };
                 if self.progress {
-                    // `suspend`, not `println`: a hidden bar (stderr not a terminal) prints nothing.
-                    bar.suspend(|| println!("{}", step_line(&point, state.planned_steps)));
+                    progress.println(&step_line(&point, state.planned_steps));
                 }
                 state.history.push(point);
                 state.meter = Meter::default();
@@ -341,7 +328,7 @@ impl StepTrainer {
                 checkpoints.prune(cfg.keep_checkpoints, None)?;
             }
         };
-        bar.finish_and_clear();
+        progress.finish();
         let model = model.valid();
         save_model(&self.run.model_file(), &model)?;
         Ok(StepOutcome {
@@ -357,7 +344,9 @@ impl StepTrainer {
             &self.run.metrics_csv(),
             to_step_csv(&state.history).as_bytes(),
         )?;
-        plot_step_curves(&state.history, &self.run.curves_png())
+        #[cfg(feature = "plot")]
+        crate::plot::plot_step_curves(&state.history, &self.run.curves_png())?;
+        Ok(())
     }
 }
 
@@ -393,22 +382,6 @@ fn probe_step_seconds<T: TrainTask>(model: &T, batch: T::Batch) -> Result<f64> {
         seconds = started.elapsed().as_secs_f64();
     }
     Ok(seconds)
-}
-
-fn step_bar(planned: usize, done: usize, visible: bool) -> ProgressBar {
-    let target = if visible {
-        ProgressDrawTarget::stderr_with_hz(2)
-    } else {
-        ProgressDrawTarget::hidden()
-    };
-    let bar = ProgressBar::with_draw_target(Some(planned as u64), target);
-    bar.set_style(
-        ProgressStyle::with_template("[{bar:30}] {pos}/{len} steps | ETA {eta} | {msg}")
-            .unwrap_or_else(|_| ProgressStyle::default_bar())
-            .progress_chars("=> "),
-    );
-    bar.set_position(done as u64);
-    bar
 }
 
 fn step_line(m: &StepMetrics, planned: usize) -> String {

@@ -13,7 +13,6 @@ use burn::data::dataloader::DataLoaderBuilder;
 use burn::data::dataloader::batcher::Batcher;
 use burn::data::dataset::Dataset;
 use burn::data::dataset::transform::SelectionDataset;
-use burn::optim::{GradientsAccumulator, GradientsParams};
 use burn::prelude::*;
 use burn::train::ClassificationOutput;
 
@@ -21,9 +20,9 @@ use crate::checkpoint::{Checkpoints, TrainState, save_model};
 use crate::config::TrainConfig;
 use crate::error::{Result, TrainError};
 use crate::metrics::{EpochMetrics, Meter, to_csv};
+use crate::optim_step::OptimStep;
 use crate::order::EpochOrder;
-use crate::plot::plot_curves;
-use crate::progress::EpochProgress;
+use crate::progress::Progress;
 use crate::run_dir::{RunDir, write_atomic};
 use crate::schedule::ScheduleSpan;
 use crate::task::TrainTask;
@@ -206,10 +205,15 @@ impl Trainer {
                     ))
                 }
             };
-            let bar = EpochProgress::new(epoch, cfg.epochs, batches_per_epoch, self.progress);
+            let mut progress = Progress::new(
+                format!("epoch {epoch}/{}", cfg.epochs),
+                "batches",
+                0,
+                batches_per_epoch as u64,
+                self.progress,
+            );
             let mut meter = Meter::default();
-            let mut accumulator = GradientsAccumulator::<T>::new();
-            let mut pending = 0usize;
+            let mut step = OptimStep::<T>::new(cfg, &train_device);
             let mut lr = cfg.schedule.lr_at(cfg.lr, state.step, span);
 
             for (index, batch) in loader.iter().enumerate() {
@@ -219,50 +223,26 @@ impl Trainer {
                     reason: e.to_string(),
                 })?;
                 state.batches += 1;
-                // Dropout and other random ops depend only on the seed and the batch count, so
-                // a resumed run draws the same masks.
-                train_device.seed(mix_seed(cfg.seed, 1 << 32 | state.batches as u64));
-                let output = model.forward_classification(batch);
-                let (loss, correct, count) = read_batch(&output)?;
-                if !loss.is_finite() {
-                    bar.finish();
-                    return Err(TrainError::NonFiniteLoss {
-                        value: loss as f32,
+                let figures = step.backward(&model, batch, state.batches).map_err(|e| {
+                    progress.finish();
+                    TrainError::NonFiniteLoss {
+                        value: e.0,
                         epoch,
                         step: state.batches,
                         batch: index + 1,
-                    });
-                }
-                meter.add(loss, correct, count);
-                let mut objective = output.loss;
-                if let Some(penalty) = tinderbox_ops::weight_penalty(&model, cfg.l1, cfg.l2) {
-                    objective = objective + penalty;
-                }
-                let grads = GradientsParams::from_grads(objective.backward(), &model);
-                pending += 1;
-                let last = index + 1 == batches_per_epoch;
-                let grads = if cfg.grad_accumulation == 1 {
-                    grads
-                } else {
-                    accumulator.accumulate(&model, grads);
-                    if pending < cfg.grad_accumulation && !last {
-                        bar.batch_done(meter.loss(), meter.accuracy());
-                        continue;
                     }
-                    let mean = Tensor::from_floats([1.0 / pending as f32], &train_device);
-                    tinderbox_ops::scale_grads(&model, accumulator.grads(), mean)
-                };
-                pending = 0;
-                let grads = match cfg.clip_grad_norm {
-                    Some(max) => tinderbox_ops::clip_grad_norm(&model, grads, max).0,
-                    None => grads,
-                };
-                lr = cfg.schedule.lr_at(cfg.lr, state.step, span);
-                model = optim.step(lr, model, grads);
-                state.step += 1;
-                bar.batch_done(meter.loss(), meter.accuracy());
+                })?;
+                meter.add(figures.loss, figures.correct, figures.count);
+                // The epoch's last batches make a step of their own, however few.
+                let last = index + 1 == batches_per_epoch;
+                if step.pending() == cfg.grad_accumulation || last {
+                    lr = cfg.schedule.lr_at(cfg.lr, state.step, span);
+                    model = step.apply(model, &mut optim, lr);
+                    state.step += 1;
+                }
+                progress.inc(|| format!("loss {:.4} acc {:.4}", meter.loss(), meter.accuracy()));
             }
-            bar.finish();
+            progress.finish();
             let train_seconds = epoch_start.elapsed().as_secs_f64();
 
             let validation = match &valid {
@@ -287,7 +267,7 @@ impl Trainer {
                 seconds: epoch_start.elapsed().as_secs_f64(),
             };
             if self.progress {
-                println!("{}", epoch_line(&metrics, cfg.epochs));
+                progress.println(&epoch_line(&metrics, cfg.epochs));
             }
             let (monitor, min_delta, patience) = match &cfg.early_stopping {
                 Some(es) => (es.monitor, es.min_delta, Some(es.patience)),
@@ -334,7 +314,9 @@ impl Trainer {
 
     fn write_epoch_files(&self, state: &TrainState) -> Result<()> {
         write_atomic(&self.run.metrics_csv(), to_csv(&state.history).as_bytes())?;
-        plot_curves(&state.history, &self.run.curves_png())
+        #[cfg(feature = "plot")]
+        crate::plot::plot_curves(&state.history, &self.run.curves_png())?;
+        Ok(())
     }
 }
 
@@ -421,7 +403,7 @@ fn to_usize(t: Tensor<1, Int>) -> Vec<usize> {
 
 /// Reads a batch's mean loss, right predictions and example count back to the host (what a
 /// [`Meter`](crate::Meter) adds up).
-pub fn read_batch(output: &ClassificationOutput) -> Result<(f64, u64, u64)> {
+pub fn read_batch(output: &ClassificationOutput) -> (f64, u64, u64) {
     let loss = output.loss.clone().into_scalar::<f32>() as f64;
     let count = output.targets.dims()[0] as u64;
     let correct = output
@@ -433,7 +415,7 @@ pub fn read_batch(output: &ClassificationOutput) -> Result<(f64, u64, u64)> {
         .int()
         .sum()
         .into_scalar::<i64>() as u64;
-    Ok((loss, correct, count))
+    (loss, correct, count)
 }
 
 fn epoch_line(m: &EpochMetrics, epochs: usize) -> String {

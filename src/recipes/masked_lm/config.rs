@@ -6,10 +6,8 @@ use std::path::PathBuf;
 use serde::{Deserialize, Serialize};
 use tinderbox_data::mlm::{Corpus, HeldOutSplit};
 use tinderbox_heads::LstmForMaskedLmConfig;
-use tinderbox_nn::transformer::{BertConfig, LocalAttentionConfig};
-use tinderbox_train::{
-    BERT_NO_DECAY, LrSchedule, OptimizerConfig, OptimizerKind, StepBudget, TrainConfig,
-};
+use tinderbox_nn::transformer::{BertConfig, LocalHeadsInit};
+use tinderbox_train::{StepBudget, TrainConfig};
 
 use crate::Error;
 
@@ -51,9 +49,7 @@ impl MlmModelConfig {
     pub fn default_for(kind: MlmModelKind) -> Self {
         match kind {
             MlmModelKind::Bert => {
-                let mut bert = BertConfig::new(8_192, 256, 4, 4, 1_024);
-                bert.max_position_embeddings = 128;
-                bert.add_pooler = false;
+                let mut bert = BertConfig::bert_mini(8_192);
                 // A 30-minute run sees each sequence about once: nothing to regularise against
                 // (Geiping & Goldstein, 2022, "Cramming"), and dropout slows the first steps.
                 bert.hidden_dropout_prob = 0.0;
@@ -142,14 +138,14 @@ pub struct MlmRunConfig {
     pub train_mask_probability: f64,
     /// Start BERT's learned position table from sine and cosine waves (see
     /// `tinderbox_nn::transformer::sinusoidal_table`) instead of random values, when
-    /// `local_attention` (which has its own table) is off.
+    /// `local_heads` (which has its own table) is off.
     #[serde(default)]
     pub sinusoidal_positions: bool,
     /// Start BERT's first layers with each head on a fixed neighbour (see
-    /// `tinderbox_nn::transformer::LocalAttentionConfig`). Its position table replaces the
+    /// `tinderbox_nn::transformer::LocalHeadsInit`). Its position table replaces the
     /// sinusoids.
-    #[serde(default)]
-    pub local_attention: Option<LocalAttentionConfig>,
+    #[serde(default, alias = "local_attention")]
+    pub local_heads: Option<LocalHeadsInit>,
     /// Optimizer, schedule, clipping, accumulation, batch size and seed (epochs do not apply).
     pub train: TrainConfig,
     /// Steps or minutes, and the evaluation and checkpoint cadence.
@@ -164,18 +160,7 @@ impl MlmRunConfig {
     /// warm-up over 5 % of the steps then linear decay, clipping at 1.0, 30 minutes of training,
     /// evaluation every 100 steps on 512 held-out sequences.
     pub fn new(kind: MlmModelKind) -> Self {
-        let train = TrainConfig::new(5e-4)
-            .with_batch_size(32)
-            .with_optimizer(
-                OptimizerConfig::new(OptimizerKind::AdamW)
-                    .with_weight_decay(0.01)
-                    .with_no_decay(&BERT_NO_DECAY),
-            )
-            .with_schedule(LrSchedule::WarmupLinear {
-                warmup_ratio: 0.05,
-                warmup_steps: None,
-            })
-            .with_clip_grad_norm(Some(1.0));
+        let train = TrainConfig::transformer(5e-4, 0.05);
         Self {
             model: MlmModelConfig::default_for(kind),
             corpus: None,
@@ -189,7 +174,7 @@ impl MlmRunConfig {
             whole_word_masking: false,
             train_mask_probability: PRETRAINING_MASK_PROBABILITY,
             sinusoidal_positions: true,
-            local_attention: Some(LocalAttentionConfig::default()),
+            local_heads: Some(LocalHeadsInit::default()),
             train,
             budget: StepBudget {
                 max_steps: None,
@@ -238,7 +223,7 @@ impl MlmRunConfig {
                     bert.hidden_size, bert.num_attention_heads
                 ));
             }
-            if let Some(local) = &self.local_attention
+            if let Some(local) = &self.local_heads
                 && let Err(e) = local.validate_for(bert)
             {
                 return invalid(format!(

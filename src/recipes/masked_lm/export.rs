@@ -7,7 +7,8 @@ use std::path::Path;
 
 use burn::prelude::*;
 use safetensors::{Dtype, View};
-use tinderbox_data::mlm::{HELDOUT_SEQUENCES, IGNORE_LABEL, MlmBatch, TRAIN_SEQUENCES};
+use tinderbox_data::mlm::{HELDOUT_SEQUENCES, MlmBatch, TRAIN_SEQUENCES};
+use tinderbox_ops::IGNORE_INDEX;
 use tinderbox_tokenize::TextTokenizer;
 use tinderbox_train::{Checkpoints, RunDir, StepState};
 
@@ -114,7 +115,7 @@ fn dense(batches: &[MlmBatch], max_len: usize, pad_id: u32) -> Result<[Int64; 3]
         let batch_ids: Vec<i64> = read(batch.input_ids.clone().into_data())?;
         let pad = batch.mask_pad.clone().into_data().try_to_vec::<bool>();
         let pad = pad.map_err(|e| Error::Invalid(format!("reading a batch: {e:?}")))?;
-        let mut batch_labels = vec![IGNORE_LABEL; b * l];
+        let mut batch_labels = vec![IGNORE_INDEX; b * l];
         let positions: Vec<i64> = read(batch.masked_positions.clone().into_data())?;
         let originals: Vec<i64> = read(batch.masked_labels.clone().into_data())?;
         for (p, label) in positions.iter().zip(originals) {
@@ -133,7 +134,7 @@ fn dense(batches: &[MlmBatch], max_len: usize, pad_id: u32) -> Result<[Int64; 3]
                 labels.push(if col < l {
                     batch_labels[at]
                 } else {
-                    IGNORE_LABEL
+                    IGNORE_INDEX
                 });
             }
         }

@@ -8,7 +8,7 @@
 mod config;
 mod corpus_prep;
 mod export;
-mod fill_mask;
+mod model;
 
 use std::path::{Path, PathBuf};
 
@@ -18,7 +18,8 @@ use tinderbox_data::fetch::Cache;
 use tinderbox_data::mlm::{
     MlmBatch, MlmCollator, MlmMasker, MlmMaskingConfig, MlmStream, fixed_mlm_batches, word_pieces,
 };
-use tinderbox_heads::{BertForMaskedLm, LstmForMaskedLm, MaskedLm};
+use tinderbox_heads::fill_mask::{fill_heldout, fill_mask};
+use tinderbox_heads::{FillMaskError, MaskedLm};
 use tinderbox_tokenize::{TextTokenizer, Tokenizer};
 use tinderbox_train::{
     CONFIG_FILE, Meter, RunDir, Score, StepBatch, StepTrainer, TrainTask, load_model, read_batch,
@@ -29,7 +30,8 @@ pub use config::{
 };
 pub use corpus_prep::{HeldOutDocuments, SPLIT_FILE, TOKENIZER_FILE};
 pub use export::export_batches;
-pub use fill_mask::{Candidate, FilledMask};
+pub use model::MlmModel;
+pub use tinderbox_heads::fill_mask::{Candidate, FilledMask};
 
 use crate::Error;
 use crate::backend::{backend_name, default_device, peak_rss_bytes};
@@ -76,59 +78,6 @@ pub struct MlmRunSummary {
     pub backend: String,
     /// Peak resident memory of the process, MiB (Linux).
     pub peak_rss_mib: Option<f64>,
-}
-
-/// A pre-trained model of either kind.
-// Boxing the larger variant would save a kilobyte on a value that exists once per program.
-#[allow(clippy::large_enum_variant)]
-#[derive(Debug, Clone)]
-pub enum PretrainedMlm {
-    /// BERT.
-    Bert(BertForMaskedLm),
-    /// The LSTM toy.
-    Lstm(LstmForMaskedLm),
-}
-
-macro_rules! with_mlm {
-    ($model:expr, |$m:ident| $body:expr) => {
-        match $model {
-            PretrainedMlm::Bert($m) => $body,
-            PretrainedMlm::Lstm($m) => $body,
-        }
-    };
-}
-
-impl PretrainedMlm {
-    /// The architecture `model` describes with its initialiser's values: to load weights into.
-    fn blank(model: &MlmModelConfig, device: &Device) -> Result<Self, Error> {
-        Ok(match model {
-            MlmModelConfig::Bert(c) => Self::Bert(BertForMaskedLm::init(c, device)?),
-            MlmModelConfig::Lstm(c) => Self::Lstm(c.init(device)),
-        })
-    }
-
-    /// A new model to pre-train as `config.model` says: its first layers attending to
-    /// neighbours if `config.local_attention` (which brings its own position table), else its
-    /// position table started from sinusoids if `config.sinusoidal_positions`.
-    fn init(config: &MlmRunConfig, device: &Device) -> Result<Self, Error> {
-        Ok(match Self::blank(&config.model, device)? {
-            Self::Bert(mut model) => {
-                if let Some(local) = &config.local_attention {
-                    model.bert = model.bert.with_local_attention(local)?;
-                } else if config.sinusoidal_positions {
-                    let rms = model.bert.config().initializer_range;
-                    model.bert.embeddings = model.bert.embeddings.with_sinusoidal_positions(rms);
-                }
-                Self::Bert(model)
-            }
-            lstm => lstm,
-        })
-    }
-
-    /// Trainable parameters.
-    pub fn parameters(&self) -> usize {
-        with_mlm!(self, |m| m.num_params())
-    }
 }
 
 /// Reads the configuration saved in a run directory.
@@ -179,8 +128,8 @@ pub fn pretrain(
 
     let device = default_device();
     device.seed(config.train.seed);
-    let model = PretrainedMlm::init(&config, &device)?;
-    let parameters = model.parameters();
+    let model = MlmModel::init(&config, &device)?;
+    let parameters = model.num_params();
     let (mut stream, eval_batches) = run_batches(&config, &data, &device)?;
     let trainer = StepTrainer::new(
         config.train.clone(),
@@ -199,21 +148,14 @@ pub fn pretrain(
             }
         })
     };
-    let (outcome, trained) = with_mlm!(model, |m| {
-        let outcome = trainer.fit(m, next, |m| score(m, &eval_batches))?;
-        let state = outcome.state.clone();
-        (
-            (state, outcome.finished),
-            PretrainedMlm::from(outcome.model),
-        )
-    });
-    let (state, finished) = outcome;
-    if let PretrainedMlm::Bert(bert) = &trained {
+    let outcome = trainer.fit(model, next, |m| score(m, &eval_batches))?;
+    let (state, finished, trained) = (outcome.state, outcome.finished, outcome.model);
+    if let MlmModel::Bert(bert) = &trained {
         let folder = run.file(MODEL_FOLDER);
         bert.save(&folder)?;
         data.tokenizer.save(folder.join(TOKENIZER_FILE))?;
     }
-    let fill_mask = with_mlm!(&trained, |m| heldout_examples(m, &data, &device))?;
+    let fill_mask = heldout_examples(&trained, &data)?;
     let last = state.history.last();
     let heldout_loss = last.and_then(|m| m.eval_loss).unwrap_or(f64::NAN);
     let summary = MlmRunSummary {
@@ -286,18 +228,6 @@ fn check_same_model(
     )))
 }
 
-impl From<BertForMaskedLm> for PretrainedMlm {
-    fn from(m: BertForMaskedLm) -> Self {
-        Self::Bert(m)
-    }
-}
-
-impl From<LstmForMaskedLm> for PretrainedMlm {
-    fn from(m: LstmForMaskedLm) -> Self {
-        Self::Lstm(m)
-    }
-}
-
 /// The run's training stream and its fixed held-out batches, both drawn from the run's seed:
 /// what `pretrain` trains and scores on, and what `export_batches` writes out.
 fn run_batches(
@@ -359,7 +289,7 @@ fn collator(
 fn score<M: TrainTask<Batch = MlmBatch>>(model: &M, batches: &[MlmBatch]) -> Result<Score, Error> {
     let mut meter = Meter::default();
     for batch in batches {
-        let (loss, correct, count) = read_batch(&model.forward_classification(batch.clone()))?;
+        let (loss, correct, count) = read_batch(&model.forward_classification(batch.clone()));
         meter.add(loss, correct, count);
     }
     if meter.count() == 0 {
@@ -377,15 +307,12 @@ fn score<M: TrainTask<Batch = MlmBatch>>(model: &M, batches: &[MlmBatch]) -> Res
 fn heldout_examples<M: MaskedLm>(
     model: &M,
     data: &corpus_prep::PreparedData,
-    device: &Device,
 ) -> Result<Vec<FilledMask>, Error> {
     let n = data.heldout.len();
     let mut examples = Vec::new();
     for index in [0, n / 3, 2 * n / 3] {
         let sequence = data.heldout.get(index)?;
-        if let Some(filled) =
-            fill_mask::fill_heldout(model, &data.tokenizer, &sequence, 24, 5, device)?
-        {
+        if let Some(filled) = fill_heldout(model, &data.tokenizer, &sequence, 24, 5)? {
             examples.push(filled);
         }
     }
@@ -399,7 +326,7 @@ pub struct SavedMlm {
     /// Its tokenizer.
     pub tokenizer: Tokenizer,
     /// The trained model.
-    pub model: PretrainedMlm,
+    pub model: MlmModel,
 }
 
 impl SavedMlm {
@@ -410,10 +337,7 @@ impl SavedMlm {
         let tokenizer = Tokenizer::from_file(run.file(TOKENIZER_FILE))?;
         let device = default_device();
         // The saved weights replace every value: no starting recipe to apply first.
-        let model = match PretrainedMlm::blank(&config.model, &device)? {
-            PretrainedMlm::Bert(m) => PretrainedMlm::Bert(load_model(&run.model_file(), m)?),
-            PretrainedMlm::Lstm(m) => PretrainedMlm::Lstm(load_model(&run.model_file(), m)?),
-        };
+        let model = load_model(&run.model_file(), MlmModel::blank(&config.model, &device)?)?;
         Ok(Self {
             config,
             tokenizer,
@@ -422,16 +346,8 @@ impl SavedMlm {
     }
 
     /// The `top` most likely tokens at each `[MASK]` of `text`.
-    pub fn fill(&self, text: &str, top: usize) -> Result<FilledMask, Error> {
-        let device = default_device();
-        with_mlm!(&self.model, |m| fill_mask::fill_text(
-            m,
-            &self.tokenizer,
-            text,
-            self.config.max_len,
-            top,
-            &device
-        ))
+    pub fn fill(&self, text: &str, top: usize) -> Result<FilledMask, FillMaskError> {
+        fill_mask(&self.model, &self.tokenizer, text, top)
     }
 }
 

@@ -2,7 +2,6 @@
 //! so that two processes never build the same entry at once.
 
 use std::fs::{self, File};
-use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use super::clients::Clients;
@@ -152,31 +151,10 @@ pub(crate) fn create_dir(dir: &Path) -> Result<()> {
     })
 }
 
-/// Writes `bytes` to `path` through a temporary file in the same directory and a rename, so that
-/// `path` never holds half a file, even if the process is killed mid-write.
+/// Writes `bytes` to `path` atomically ([`tinderbox_io::write_atomic`]), readable by everyone
+/// (a cache is shared like any download).
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
-    let dir = path.parent().unwrap_or(Path::new("."));
-    let mut tmp = tempfile::NamedTempFile::new_in(dir)
-        .map_err(|e| DataError::io("creating a temporary file in", dir, e))?;
-    tmp.write_all(bytes)
-        .and_then(|()| readable_by_all(tmp.as_file()))
-        .and_then(|()| tmp.as_file().sync_all())
-        .map_err(|e| DataError::io("writing", tmp.path().to_path_buf(), e))?;
-    tmp.persist(path)
-        .map_err(|e| DataError::io("renaming into", path, e.error))?;
-    Ok(())
-}
-
-/// Temporary files are created owner-only; a cache is meant to be shared like any download.
-fn readable_by_all(file: &File) -> std::io::Result<()> {
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        file.set_permissions(fs::Permissions::from_mode(0o644))?;
-    }
-    #[cfg(not(unix))]
-    let _ = file;
-    Ok(())
+    Ok(tinderbox_io::write_atomic(path, bytes)?)
 }
 
 #[cfg(test)]

@@ -6,9 +6,10 @@ use burn::tensor::TensorData;
 use std::sync::Arc;
 
 use rand::Rng;
-use tinderbox_tokenize::TextTokenizer;
+use tinderbox_ops::IGNORE_INDEX;
+use tinderbox_tokenize::{Side, TextTokenizer, TokenTensors};
 
-use super::masking::{IGNORE_LABEL, MlmMasker};
+use super::masking::MlmMasker;
 use crate::DataError;
 
 /// One batch for masked-language modelling.
@@ -94,9 +95,7 @@ impl MlmCollator {
                 ),
             });
         }
-        let n = sequences.len();
-        let mut ids = Vec::with_capacity(n * len);
-        let mut pad = Vec::with_capacity(n * len);
+        let mut rows = Vec::with_capacity(sequences.len());
         let mut positions = Vec::new();
         let mut labels = Vec::new();
         for (row, sequence) in sequences.iter().enumerate() {
@@ -108,24 +107,21 @@ impl MlmCollator {
             });
             let masked = self.masker.mask(sequence, starts.as_deref(), rng)?;
             for (col, label) in masked.labels.iter().enumerate() {
-                if *label != IGNORE_LABEL {
+                if *label != IGNORE_INDEX {
                     positions.push((row * len + col) as i64);
                     labels.push(*label);
                 }
             }
-            let fill = len - sequence.len();
-            ids.extend(masked.input_ids.iter().map(|id| i64::from(*id)));
-            ids.extend(std::iter::repeat_n(i64::from(self.pad_id), fill));
-            pad.extend(std::iter::repeat_n(false, sequence.len()));
-            pad.extend(std::iter::repeat_n(true, fill));
+            rows.push(masked.input_ids);
         }
         if positions.is_empty() {
-            self.force_one(sequences, len, &mut ids, &mut positions, &mut labels, rng)?;
+            self.force_one(sequences, len, &mut rows, &mut positions, &mut labels, rng)?;
         }
         let m = positions.len();
+        let tensors = TokenTensors::pad(&rows, self.pad_id, Side::Right, None, device);
         Ok(MlmBatch {
-            input_ids: Tensor::from_data(TensorData::new(ids, [n, len]), device),
-            mask_pad: Tensor::from_data(TensorData::new(pad, [n, len]), device),
+            input_ids: tensors.ids,
+            mask_pad: tensors.mask_pad,
             masked_positions: Tensor::from_data(TensorData::new(positions, [m]), device),
             masked_labels: Tensor::from_data(TensorData::new(labels, [m]), device),
         })
@@ -136,7 +132,7 @@ impl MlmCollator {
         &self,
         sequences: &[Vec<u32>],
         len: usize,
-        ids: &mut [i64],
+        rows: &mut [Vec<u32>],
         positions: &mut Vec<i64>,
         labels: &mut Vec<i64>,
         rng: &mut R,
@@ -168,18 +164,20 @@ impl MlmCollator {
                 .as_ref()
                 .is_some_and(|p| p.get(id).copied().unwrap_or(false))
         };
-        let mut start = flat;
-        while start % len > 0 && is_piece(start) && self.masker.can_mask(ids[start - 1] as u32) {
+        let (row, col) = (flat / len, flat % len);
+        let mut start = col;
+        while start > 0 && is_piece(row * len + start) && self.masker.can_mask(rows[row][start - 1])
+        {
             start -= 1;
         }
-        let mut end = flat + 1;
-        while end % len > 0 && is_piece(end) {
+        let mut end = col + 1;
+        while end < rows[row].len() && is_piece(row * len + end) {
             end += 1;
         }
-        for (at, id) in ids.iter_mut().enumerate().take(end).skip(start) {
-            labels.push(*id);
-            *id = i64::from(self.masker.mask_id());
-            positions.push(at as i64);
+        for (at, id) in rows[row].iter_mut().enumerate().take(end).skip(start) {
+            labels.push(i64::from(*id));
+            *id = self.masker.mask_id();
+            positions.push((row * len + at) as i64);
         }
         Ok(())
     }

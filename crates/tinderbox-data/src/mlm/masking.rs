@@ -9,11 +9,9 @@
 //! put a `[SEP]` in the middle of a sentence).
 
 use rand::Rng;
+use tinderbox_ops::IGNORE_INDEX;
 
 use crate::DataError;
-
-/// The label of positions that take no part in the loss, as in PyTorch's `ignore_index`.
-pub const IGNORE_LABEL: i64 = -100;
 
 /// The masking recipe: probabilities of BERT's pre-training by default.
 #[derive(Clone, Debug, PartialEq)]
@@ -44,7 +42,7 @@ impl Default for MlmMaskingConfig {
 pub struct MaskedSequence {
     /// The ids with the chosen tokens replaced.
     pub input_ids: Vec<u32>,
-    /// The original id at chosen positions, [`IGNORE_LABEL`] elsewhere.
+    /// The original id at chosen positions, [`IGNORE_INDEX`] elsewhere.
     pub labels: Vec<i64>,
 }
 
@@ -52,7 +50,8 @@ pub struct MaskedSequence {
 ///
 /// ```
 /// use rand::SeedableRng;
-/// use tinderbox_data::mlm::{IGNORE_LABEL, MlmMasker, MlmMaskingConfig};
+/// use tinderbox_data::mlm::{MlmMasker, MlmMaskingConfig};
+/// use tinderbox_ops::IGNORE_INDEX;
 ///
 /// // A vocabulary of 100 ids: 0 [PAD], 1 [CLS], 2 [SEP], 3 [MASK].
 /// let masker = MlmMasker::new(MlmMaskingConfig::default(), 100, 3, &[0, 1, 2, 3]).unwrap();
@@ -62,7 +61,7 @@ pub struct MaskedSequence {
 /// // [CLS], [SEP] and padding are never chosen.
 /// for i in [0, 5, 6, 7] {
 ///     assert_eq!(masked.input_ids[i], ids[i]);
-///     assert_eq!(masked.labels[i], IGNORE_LABEL);
+///     assert_eq!(masked.labels[i], IGNORE_INDEX);
 /// }
 /// ```
 #[derive(Clone, Debug)]
@@ -169,7 +168,7 @@ impl MlmMasker {
             }
         };
         let mut input_ids = ids.to_vec();
-        let mut labels = vec![IGNORE_LABEL; ids.len()];
+        let mut labels = vec![IGNORE_INDEX; ids.len()];
         for (i, _) in chosen.iter().enumerate().filter(|(_, c)| **c) {
             labels[i] = i64::from(ids[i]);
             let roll: f64 = rng.random();
@@ -265,12 +264,12 @@ mod tests {
             let out = masker.mask(&ids, None, &mut rng).unwrap();
             for ((&id, &input), &label) in ids.iter().zip(&out.input_ids).zip(&out.labels) {
                 if [PAD, CLS, SEP].contains(&id) {
-                    assert_eq!(label, IGNORE_LABEL, "special token chosen");
+                    assert_eq!(label, IGNORE_INDEX, "special token chosen");
                     assert_eq!(input, id);
                     continue;
                 }
                 real += 1;
-                if label == IGNORE_LABEL {
+                if label == IGNORE_INDEX {
                     assert_eq!(input, id);
                     continue;
                 }
@@ -334,10 +333,10 @@ mod tests {
         let (mut words, mut chosen_words) = (0, 0);
         for _ in 0..50 {
             let out = masker.mask(&ids, Some(&starts), &mut rng).unwrap();
-            assert_eq!(out.labels[0], IGNORE_LABEL);
-            assert_eq!(out.labels[ids.len() - 1], IGNORE_LABEL);
+            assert_eq!(out.labels[0], IGNORE_INDEX);
+            assert_eq!(out.labels[ids.len() - 1], IGNORE_INDEX);
             for word in out.labels[1..ids.len() - 1].chunks(3) {
-                let picked = word.iter().filter(|l| **l != IGNORE_LABEL).count();
+                let picked = word.iter().filter(|l| **l != IGNORE_INDEX).count();
                 assert!(picked == 0 || picked == 3, "a word split: {word:?}");
                 words += 1;
                 chosen_words += usize::from(picked == 3);

@@ -4,19 +4,25 @@
 //! loss, drawn as a resumable stream of batches.
 
 mod batch;
+#[cfg(feature = "fetch")]
 mod corpus;
 mod masking;
-mod pack;
-mod packing;
+#[cfg(feature = "fetch")]
+mod pack_corpora;
 mod sequence_file;
+mod sequence_packer;
 mod split;
 mod stream;
 
 pub use batch::{MlmBatch, MlmCollator, word_pieces};
+#[cfg(feature = "fetch")]
 pub use corpus::{BROWN, Corpus, Document, MOBY_DICK, NLP_CORPUS, SOTU, strip_brown_tags};
-pub use masking::{IGNORE_LABEL, MaskedSequence, MlmMasker, MlmMaskingConfig};
-pub use pack::{HELDOUT_SEQUENCES, HeldOutSplit, PackedCorpus, TRAIN_SEQUENCES, pack_corpora};
-pub use packing::SequencePacker;
+pub use masking::{MaskedSequence, MlmMasker, MlmMaskingConfig};
+#[cfg(feature = "fetch")]
+pub use pack_corpora::{
+    HELDOUT_SEQUENCES, HeldOutSplit, PackedCorpus, TRAIN_SEQUENCES, pack_corpora,
+};
 pub use sequence_file::{SequenceFile, SequenceFileWriter};
+pub use sequence_packer::SequencePacker;
 pub use split::is_held_out;
 pub use stream::{MlmStream, fixed_mlm_batches};

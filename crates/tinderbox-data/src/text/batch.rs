@@ -5,7 +5,7 @@ use std::sync::Arc;
 use burn::data::dataloader::batcher::Batcher;
 use burn::data::dataset::{Dataset, DatasetError};
 use burn::prelude::*;
-use tinderbox_tokenize::{EncodeOptions, Side, TextTokenizer};
+use tinderbox_tokenize::{EncodeOptions, Side, TextTokenizer, TokenTensors};
 
 use super::labeled::LabeledTexts;
 use crate::error::{DataError, Result};
@@ -124,38 +124,15 @@ impl TextBatcher {
 
 impl Batcher<TextItem, TextBatch> for TextBatcher {
     fn batch(&self, items: Vec<TextItem>, device: &Device) -> TextBatch {
-        let longest = items.iter().map(|i| i.ids.len()).max().unwrap_or(0);
+        let rows: Vec<&[u32]> = items.iter().map(|item| item.ids.as_slice()).collect();
         // A fixed length never cuts an item here: items are truncated when tokenized.
-        let len = self.fixed_len.map_or(longest, |f| f.max(longest)).max(1);
-        let n = items.len();
-        let mut ids = Vec::with_capacity(n * len);
-        let mut pad = Vec::with_capacity(n * len);
-        let mut labels = Vec::with_capacity(n);
-        for item in &items {
-            let fill = len - item.ids.len();
-            let real = item.ids.iter().map(|&id| id as i64);
-            match self.side {
-                Side::Left => {
-                    ids.extend(std::iter::repeat_n(self.pad_id as i64, fill).chain(real));
-                    pad.extend(
-                        std::iter::repeat_n(true, fill)
-                            .chain(std::iter::repeat_n(false, item.ids.len())),
-                    );
-                }
-                Side::Right => {
-                    ids.extend(real.chain(std::iter::repeat_n(self.pad_id as i64, fill)));
-                    pad.extend(
-                        std::iter::repeat_n(false, item.ids.len())
-                            .chain(std::iter::repeat_n(true, fill)),
-                    );
-                }
-            }
-            labels.push(item.label as i64);
-        }
+        let min_len = self.fixed_len.unwrap_or(0).max(1);
+        let tensors = TokenTensors::pad(&rows, self.pad_id, self.side, Some(min_len), device);
+        let labels: Vec<i64> = items.iter().map(|item| item.label as i64).collect();
         TextBatch {
-            ids: Tensor::from_data(TensorData::new(ids, [n, len]), device),
-            mask_pad: Tensor::from_data(TensorData::new(pad, [n, len]), device),
-            labels: Tensor::from_data(TensorData::new(labels, [n]), device),
+            ids: tensors.ids,
+            mask_pad: tensors.mask_pad,
+            labels: Tensor::from_data(TensorData::new(labels, [items.len()]), device),
         }
     }
 }

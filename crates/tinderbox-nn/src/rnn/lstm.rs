@@ -10,6 +10,10 @@
 //! Dropout follows Keras (`LSTM(dropout=p, recurrent_dropout=q)`, implementation 2): one mask
 //! per sequence on the inputs and one on the recurrent state, the same at every step.
 //! burn's own `Lstm` has no recurrent dropout and was 5x slower than PyTorch's on the seed model.
+//!
+//! Reference: Keras 3 `LSTM` (gates i, f, c, o; `unit_forget_bias`; Glorot-uniform input and
+//! orthogonal recurrent kernels). Held to the textbook cell written out step by step in the
+//! tests below, values and gradients within 1e-5.
 
 use burn::module::Param;
 use burn::nn::{Dropout, DropoutConfig, Initializer};

@@ -1,6 +1,11 @@
 //! A BERT encoder whose configuration is a Hugging Face `config.json` and whose field names are
 //! the checkpoint's keys (`embeddings.word_embeddings`, `encoder.layer.0.attention.self...`), so
-//! that loading weights reads literally (see [`crate::pretrained`]).
+//! that loading weights reads literally (see [`crate::huggingface`]).
+//!
+//! Reference: Hugging Face `transformers` 5.24, `models/bert/modeling_bert.py` (`BertModel`, eager
+//! attention, float32). Held to it: all-MiniLM-L6-v2's last hidden states and pooled
+//! embeddings within 1e-5 (`tests/minilm_reference.rs`), a tiny `BertForMaskedLM`'s logits and
+//! gradients within 1e-5 (`tests/mlm_reference.rs`).
 
 use std::path::Path;
 
@@ -137,6 +142,17 @@ impl BertConfig {
             norm_first: false,
             add_pooler: true,
         }
+    }
+
+    /// BERT-mini (Turc et al. 2019, "Well-Read Students Learn Better"): 4 post-LayerNorm layers
+    /// of width 256 with 4 heads, FFN 1,024, 128 positions, no pooler, over `vocab_size`
+    /// tokens; BERT's dropout and initialisation. The architecture that `examples/mlm.rs`
+    /// pre-trains and `text_classification --model bert` fine-tunes.
+    pub fn bert_mini(vocab_size: usize) -> Self {
+        let mut config = Self::new(vocab_size, 256, 4, 4, 1_024);
+        config.max_position_embeddings = 128;
+        config.add_pooler = false;
+        config
     }
 
     /// Reads a Hugging Face `config.json`.

@@ -7,7 +7,7 @@ mod bert;
 mod embeddings;
 mod encoder_layer;
 mod layer_norm;
-mod local_attention;
+mod local_heads_init;
 mod positions;
 
 pub use activation::HiddenAct;
@@ -18,5 +18,5 @@ pub use encoder_layer::{
     BertAttention, BertIntermediate, BertLayer, BertLayerConfig, ResidualOutput,
 };
 pub use layer_norm::{LayerNorm, LayerNormConfig};
-pub use local_attention::LocalAttentionConfig;
+pub use local_heads_init::LocalHeadsInit;
 pub use positions::{fourier_table, sinusoidal_positions, sinusoidal_table};

@@ -58,7 +58,7 @@ pub fn sinusoidal_positions(
 /// `2 pairs` apart are orthogonal, unlike [`sinusoidal_table`]'s, whose neighbours are nearly
 /// parallel. A rotation of each pair moves a row to another offset, so a query and key
 /// projection can aim a head at a fixed neighbour (see
-/// [`LocalAttentionConfig`](super::LocalAttentionConfig)).
+/// [`LocalHeadsInit`](super::LocalHeadsInit)).
 ///
 /// ```
 /// let table = tinderbox_nn::transformer::fourier_table(16, 8, 4, 0.1);

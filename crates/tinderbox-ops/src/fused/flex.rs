@@ -6,7 +6,7 @@
 #![cfg(feature = "flex")]
 
 use super::dense::Dense;
-use super::heads::{Heads, Masks};
+use super::multi_head_attention::{Heads, Masks};
 use super::{FusedOps, kernels};
 use crate::adamw::AdamWStep;
 use burn::backend::Flex;

@@ -19,9 +19,9 @@ mod autodiff;
 mod dense;
 mod flex;
 #[cfg(feature = "flex")]
-mod heads;
-#[cfg(feature = "flex")]
 mod kernels;
+#[cfg(feature = "flex")]
+mod multi_head_attention;
 #[cfg(feature = "flex")]
 mod product;
 
@@ -162,7 +162,16 @@ fn on_flex(_: &DispatchDevice) -> bool {
 /// ```
 pub fn gelu<const D: usize>(x: Tensor<D>) -> Tensor<D> {
     if !fusable(&x) {
-        return burn::tensor::activation::gelu(x);
+        // Written out rather than burn's `activation::gelu`: burn 0.22 differentiates its erf GELU
+        // with the tanh approximation's derivative (off by up to 1e-3), autodiff through `erf`
+        // is exact, as the fused kernel and PyTorch are.
+        let cdf = x
+            .clone()
+            .mul_scalar(std::f64::consts::FRAC_1_SQRT_2)
+            .erf()
+            .add_scalar(1.0)
+            .mul_scalar(0.5);
+        return x * cdf;
     }
     Tensor::from_dispatch(<Dispatch as FusedOps>::fused_gelu(x.into_dispatch()))
 }

@@ -21,17 +21,17 @@ use crate::error::{ModelError, Result};
 ///
 /// ```
 /// use burn::prelude::*;
-/// use tinderbox_nn::transformer::{BertConfig, LocalAttentionConfig};
+/// use tinderbox_nn::transformer::{BertConfig, LocalHeadsInit};
 ///
 /// let config: BertConfig = serde_json::from_str(
 ///     r#"{"vocab_size": 50, "hidden_size": 16, "num_hidden_layers": 2,
 ///         "num_attention_heads": 2, "intermediate_size": 32, "max_position_embeddings": 12}"#,
 /// ).unwrap();
 /// let model = config.init(&Device::default()).unwrap();
-/// let model = model.with_local_attention(&LocalAttentionConfig::default()).unwrap();
+/// let model = model.with_local_heads_init(&LocalHeadsInit::default()).unwrap();
 /// ```
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct LocalAttentionConfig {
+pub struct LocalHeadsInit {
     /// The offset each head starts on, head `h` taking `offsets[h % offsets.len()]`: -1 is the
     /// token before. Each must be shorter than half the head width.
     pub offsets: Vec<i64>,
@@ -42,7 +42,7 @@ pub struct LocalAttentionConfig {
     pub peak_logit: f64,
 }
 
-impl Default for LocalAttentionConfig {
+impl Default for LocalHeadsInit {
     /// The heads of the first layer on the two tokens before and the two after.
     fn default() -> Self {
         Self {
@@ -53,7 +53,7 @@ impl Default for LocalAttentionConfig {
     }
 }
 
-impl LocalAttentionConfig {
+impl LocalHeadsInit {
     /// Checks that the offsets, layers and sharpness fit a model built from `bert`.
     pub fn validate_for(&self, bert: &BertConfig) -> Result<()> {
         let head_width = bert.hidden_size / bert.num_attention_heads.max(1);
@@ -105,7 +105,7 @@ impl BertModel {
     /// square) and the query and key projections of the first `config.layers` layers so that
     /// head `h` attends to offset `config.offsets[h % len]`: for pre-training from scratch (see
     /// the module documentation for why).
-    pub fn with_local_attention(mut self, config: &LocalAttentionConfig) -> Result<Self> {
+    pub fn with_local_heads_init(mut self, config: &LocalHeadsInit) -> Result<Self> {
         let bert = self.config();
         let hidden = bert.hidden_size;
         let head_width = hidden / bert.num_attention_heads;
@@ -162,7 +162,7 @@ impl BertModel {
 /// `i` equals its key at `i + offset`: the key reads each sine/cosine pair as it is, the query
 /// rotates it by `offset` steps of its frequency. Every copy of a frequency feeds the same pair.
 fn local_projections(
-    config: &LocalAttentionConfig,
+    config: &LocalHeadsInit,
     hidden: usize,
     head_width: usize,
     gain: f64,
@@ -228,11 +228,11 @@ mod tests {
     #[test]
     fn each_head_looks_mostly_at_its_offset() {
         let offsets = vec![-1, 1, -2, 2];
-        let config = LocalAttentionConfig {
+        let config = LocalHeadsInit {
             offsets: offsets.clone(),
             ..Default::default()
         };
-        let model = model(128, 4, 2, 64).with_local_attention(&config).unwrap();
+        let model = model(128, 4, 2, 64).with_local_heads_init(&config).unwrap();
         let ids: Vec<i64> = (0..64).map(|i| (i * 37 % 450 + 10) as i64).collect();
         let l = ids.len();
         for (head, offset) in offsets.iter().enumerate() {
@@ -269,11 +269,11 @@ mod tests {
             .query
             .weight
             .val();
-        let config = LocalAttentionConfig {
+        let config = LocalHeadsInit {
             offsets: vec![1],
             ..Default::default()
         };
-        let after = before.with_local_attention(&config).unwrap();
+        let after = before.with_local_heads_init(&config).unwrap();
         let diff: f32 = (after.encoder.layer[1]
             .attention
             .self_attn
@@ -298,12 +298,12 @@ mod tests {
         let cases = [
             (
                 model(30, 2, 1, 16),
-                LocalAttentionConfig::default(),
+                LocalHeadsInit::default(),
                 "even head width",
             ),
             (
                 model(32, 2, 1, 16),
-                LocalAttentionConfig {
+                LocalHeadsInit {
                     offsets: vec![],
                     ..Default::default()
                 },
@@ -311,7 +311,7 @@ mod tests {
             ),
             (
                 model(32, 2, 1, 16),
-                LocalAttentionConfig {
+                LocalHeadsInit {
                     offsets: vec![8],
                     ..Default::default()
                 },
@@ -319,7 +319,7 @@ mod tests {
             ),
             (
                 model(32, 2, 2, 16),
-                LocalAttentionConfig {
+                LocalHeadsInit {
                     layers: 3,
                     ..Default::default()
                 },
@@ -327,7 +327,7 @@ mod tests {
             ),
             (
                 model(32, 2, 1, 16),
-                LocalAttentionConfig {
+                LocalHeadsInit {
                     peak_logit: f64::NAN,
                     ..Default::default()
                 },
@@ -335,7 +335,10 @@ mod tests {
             ),
         ];
         for (model, config, expected) in cases {
-            let error = model.with_local_attention(&config).unwrap_err().to_string();
+            let error = model
+                .with_local_heads_init(&config)
+                .unwrap_err()
+                .to_string();
             assert!(error.contains(expected), "{error}");
         }
     }

@@ -8,8 +8,8 @@ use serde::{Deserialize, Serialize};
 use tinderbox_tokenize::{EncodeOptions, TextTokenizer};
 
 use super::corpus::Corpus;
-use super::packing::SequencePacker;
 use super::sequence_file::{SequenceFile, SequenceFileWriter};
+use super::sequence_packer::SequencePacker;
 use super::split::is_held_out;
 use crate::DataError;
 use crate::fetch::Cache;

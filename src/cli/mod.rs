@@ -1,6 +1,19 @@
 //! Command-line options shared by the examples: every training setting of
 //! [`TrainConfig`](tinderbox_train::TrainConfig), each optional so that an example keeps its own
-//! defaults and a resumed run keeps its saved ones.
+//! defaults and a resumed run keeps its saved ones; the options of each program, turned into its
+//! run configuration here rather than in the example; and the start every example shares
+//! ([`example_main!`](crate::example_main)).
+
+mod generate;
+mod mlm;
+mod text;
+
+pub use clap;
+pub use generate::{DEFAULT_PROMPT, GenerateArgs};
+pub use mlm::MlmArgs;
+pub use text::TextArgs;
+
+use std::process::ExitCode;
 
 use clap::{Args, ValueEnum};
 use tinderbox_data::text::TextSource;
@@ -23,12 +36,30 @@ pub enum ScheduleName {
     WarmupCosine,
 }
 
-/// Training options; each one given replaces the example's default.
+/// Training options of an epoch loop; each one given replaces the example's default.
 #[derive(Debug, Clone, Default, Args)]
 pub struct TrainArgs {
     /// Passes over the training set.
     #[arg(long, value_parser = clap::value_parser!(u64).range(1..))]
     pub epochs: Option<u64>,
+    /// Stop after N epochs without improvement of the validation loss.
+    #[arg(long)]
+    pub patience: Option<usize>,
+    /// Keep the last epoch's weights instead of the best validation epoch's.
+    #[arg(long)]
+    pub keep_last: bool,
+    /// Epochs between drops of the step schedule.
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u64).range(1..))]
+    pub step_epochs: u64,
+    /// Optimizer, schedule, batch and seed.
+    #[command(flatten)]
+    pub optim: OptimArgs,
+}
+
+/// Optimizer, schedule, batch size and seed: the options every training loop shares (the
+/// step-based pre-training loop too); each one given replaces the program's default.
+#[derive(Debug, Clone, Default, Args)]
+pub struct OptimArgs {
     /// Examples per batch.
     #[arg(long, value_parser = clap::value_parser!(u64).range(1..))]
     pub batch_size: Option<u64>,
@@ -50,9 +81,6 @@ pub struct TrainArgs {
     /// Decay factor of the step and exponential schedules.
     #[arg(long, default_value_t = 0.5, value_parser = positive)]
     pub gamma: f64,
-    /// Epochs between drops of the step schedule.
-    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u64).range(1..))]
-    pub step_epochs: u64,
     /// Clip the global gradient norm to this value.
     #[arg(long, value_parser = positive)]
     pub clip_grad_norm: Option<f64>,
@@ -65,12 +93,6 @@ pub struct TrainArgs {
     /// L2 penalty on weight matrices and kernels.
     #[arg(long, value_parser = non_negative)]
     pub l2: Option<f64>,
-    /// Stop after N epochs without improvement of the validation loss.
-    #[arg(long)]
-    pub patience: Option<usize>,
-    /// Keep the last epoch's weights instead of the best validation epoch's.
-    #[arg(long)]
-    pub keep_last: bool,
     /// Seed for initial weights, shuffling and dropout.
     #[arg(long)]
     pub seed: Option<u64>,
@@ -82,6 +104,24 @@ impl TrainArgs {
         if let Some(v) = self.epochs {
             config.epochs = v as usize;
         }
+        self.optim.apply(config, self.step_epochs);
+        if let Some(patience) = self.patience {
+            config.early_stopping = Some(EarlyStopping {
+                monitor: Monitor::ValidLoss,
+                patience,
+                min_delta: 0.0,
+            });
+        }
+        if self.keep_last {
+            config.restore_best = false;
+        }
+    }
+}
+
+impl OptimArgs {
+    /// Applies the options that were given to `config`; `step_epochs` is the step schedule's
+    /// period, for loops that count epochs.
+    pub fn apply(&self, config: &mut TrainConfig, step_epochs: u64) {
         if let Some(v) = self.batch_size {
             config.batch_size = v as usize;
         }
@@ -99,7 +139,7 @@ impl TrainArgs {
             config.schedule = match name {
                 ScheduleName::Constant => LrSchedule::Constant,
                 ScheduleName::Step => LrSchedule::Step {
-                    every_epochs: self.step_epochs as usize,
+                    every_epochs: step_epochs as usize,
                     gamma: self.gamma,
                 },
                 ScheduleName::Exponential => LrSchedule::Exponential { gamma: self.gamma },
@@ -126,20 +166,49 @@ impl TrainArgs {
         if let Some(v) = self.l2 {
             config.l2 = v;
         }
-        if let Some(patience) = self.patience {
-            config.early_stopping = Some(EarlyStopping {
-                monitor: Monitor::ValidLoss,
-                patience,
-                min_delta: 0.0,
-            });
-        }
-        if self.keep_last {
-            config.restore_best = false;
-        }
         if let Some(v) = self.seed {
             config.seed = v;
         }
     }
+}
+
+/// What every example does around its `run`: keep freed memory for the next allocation
+/// ([`keep_freed_memory`](crate::backend::keep_freed_memory)), flush subnormals
+/// ([`flush_denormals`](crate::backend::flush_denormals)), parse the arguments, and print an
+/// error as `error: ...` with a failing exit status.
+pub fn run_main<A, E: std::fmt::Display>(
+    parse: impl FnOnce() -> A,
+    run: impl FnOnce(A) -> Result<(), E>,
+) -> ExitCode {
+    crate::backend::keep_freed_memory();
+    crate::backend::flush_denormals();
+    match run(parse()) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// The start of an example of this package: the allocator (feature `mimalloc`) and a `main`
+/// that parses the clap arguments `$args` and calls `$run` through [`run_main`].
+///
+/// ```ignore
+/// tinderbox::example_main!(Args, run);
+/// fn run(args: Args) -> Result<(), tinderbox::Error> { Ok(()) }
+/// ```
+#[macro_export]
+macro_rules! example_main {
+    ($args:ty, $run:path) => {
+        #[cfg(feature = "mimalloc")]
+        #[global_allocator]
+        static ALLOCATOR: $crate::backend::Allocator = $crate::backend::Allocator;
+
+        fn main() -> std::process::ExitCode {
+            $crate::cli::run_main(<$args as $crate::cli::clap::Parser>::parse, $run)
+        }
+    };
 }
 
 /// Parses `--dataset NAME [PATH]`: `rotten-tomatoes`, `bbc-news`, `tweets`, `csv PATH` (a .csv,
@@ -232,6 +301,7 @@ mod tests {
         assert_eq!(config.lr, 0.01);
         assert_eq!(config.epochs, 5);
         assert_eq!(config.optimizer.kind, OptimizerKind::Sgd);
+        assert!(config.early_stopping.is_some());
         assert!(
             matches!(config.schedule, LrSchedule::WarmupCosine { warmup_ratio, .. } if warmup_ratio == 0.1)
         );

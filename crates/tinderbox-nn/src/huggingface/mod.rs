@@ -5,9 +5,11 @@
 //! architecture; the layout mapping (PyTorch's `Linear` is `[out, in]`, burn's `[in, out]`;
 //! LayerNorm's `weight`/`bias` are burn's `gamma`/`beta`) is burn-store's PyTorch adapter.
 
+mod gpt2;
 mod key_map;
 mod safetensors_io;
 
+pub use gpt2::{load_gpt2, save_gpt2};
 pub use key_map::{BERT_KEYS, BERT_MLM_KEYS, KeyMap};
 pub use safetensors_io::{load_safetensors, read_tensor_shapes, save_safetensors};
 
@@ -68,9 +70,7 @@ pub fn save_bert_config(model: &BertModel, dir: &Path) -> Result<()> {
     write_atomic(&dir.join(CONFIG_FILE), &config)
 }
 
-/// Writes `bytes` to a temporary file beside `path` and renames it into place.
+/// Writes `bytes` to `path` atomically ([`tinderbox_io::write_atomic`]).
 pub(crate) fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
-    let tmp = path.with_extension("tmp");
-    std::fs::write(&tmp, bytes).map_err(|e| ModelError::io("writing", &tmp, e))?;
-    std::fs::rename(&tmp, path).map_err(|e| ModelError::io("renaming into", path, e))
+    Ok(tinderbox_io::write_atomic(path, bytes)?)
 }

@@ -1,0 +1,50 @@
+//! Text generation for tinderbox's decoders, with Hugging Face's `generate` semantics: greedy
+//! decoding, sampling with temperature, top-k, top-p and min-p, repetition penalty and n-gram
+//! blocking, end tokens and stop strings, several prompts at once (left-padded), several
+//! sequences per prompt, beam search with a length penalty, and text streamed at character
+//! boundaries. Models take part through [`CausalLm`](tinderbox_nn::decoder::CausalLm).
+//!
+//! Reference: `transformers` 5.25, `generation/utils.py` and `generation/logits_process.py`;
+//! SmolLM2's greedy and beam continuations are held token for token against it
+//! (`tests/smollm2_reference.rs` at the repository root).
+
+#![warn(missing_docs)]
+// Library code reports bad input as errors; tests may unwrap.
+#![cfg_attr(
+    not(test),
+    deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)
+)]
+
+mod beam;
+mod config;
+mod error;
+mod generate;
+pub mod processors;
+mod stream;
+
+pub use beam::beam_search;
+pub use config::GenerationConfig;
+pub use error::GenerateError;
+pub use generate::{FinishReason, Generated, Generation, OnText, sample};
+pub use stream::TextStream;
+
+use tinderbox_nn::decoder::CausalLm;
+use tinderbox_tokenize::TextTokenizer;
+
+/// Continues `prompts` (token ids) as `config` says: beam search when `num_beams > 1`, else
+/// greedy decoding or sampling, streaming text to `on_text` when given (not with beams).
+/// `pad_id` fills the left of shorter prompts; nothing attends to it.
+pub fn generate<M: CausalLm>(
+    model: &M,
+    tokenizer: &dyn TextTokenizer,
+    prompts: &[Vec<u32>],
+    config: &GenerationConfig,
+    pad_id: u32,
+    on_text: Option<&mut OnText<'_>>,
+) -> Result<Generation, GenerateError> {
+    if config.num_beams > 1 {
+        beam_search(model, tokenizer, prompts, config, pad_id)
+    } else {
+        sample(model, tokenizer, prompts, config, pad_id, on_text)
+    }
+}

@@ -1,0 +1,327 @@
+//! GPT-2 (Radford et al. 2019): learned absolute positions, LayerNorm before each block, fused
+//! query-key-value projection (`c_attn`), `gelu_new`, the output projection tied to the token
+//! embedding. Field names mirror Hugging Face's `GPT2LMHeadModel` (`transformer.h.N.attn.c_attn`);
+//! its `Conv1D` weights are stored `[in, out]`, which is burn's `Linear` layout already.
+//!
+//! Reference: `transformers` 5.25, `models/gpt2/modeling_gpt2.py` (eager attention, float32):
+//! logits within 1e-4 and greedy ids identical on random-weight checkpoints in both key layouts
+//! (`tests/gpt2_reference.rs`).
+
+use burn::nn::{Embedding, EmbeddingConfig, Initializer, Linear, LinearConfig};
+use burn::prelude::*;
+use serde::{Deserialize, Serialize};
+use tinderbox_ops::linear;
+
+use super::kv_cache::KvCache;
+use crate::error::{ModelError, Result};
+use crate::transformer::{HiddenAct, LayerNorm, LayerNormConfig};
+
+/// GPT-2's `config.json`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Gpt2Config {
+    /// Tokens in the vocabulary.
+    pub vocab_size: usize,
+    /// The longest context (rows of the position table).
+    pub n_positions: usize,
+    /// Width of the hidden states.
+    pub n_embd: usize,
+    /// Layers.
+    pub n_layer: usize,
+    /// Attention heads.
+    pub n_head: usize,
+    /// Width of the feed-forward block (`4 * n_embd` when absent).
+    #[serde(default)]
+    pub n_inner: Option<usize>,
+    /// The feed-forward activation.
+    #[serde(default = "default_act")]
+    pub activation_function: String,
+    /// LayerNorm's epsilon.
+    #[serde(default = "default_eps")]
+    pub layer_norm_epsilon: f64,
+    /// Standard deviation of the initial weights.
+    #[serde(default = "default_init")]
+    pub initializer_range: f64,
+    /// Dropout on residuals, embeddings and attention (training).
+    #[serde(default = "default_dropout")]
+    pub resid_pdrop: f64,
+    /// The token that starts a text.
+    #[serde(default)]
+    pub bos_token_id: Option<u32>,
+    /// The token that ends one.
+    #[serde(default)]
+    pub eos_token_id: Option<u32>,
+    /// `gpt2`.
+    #[serde(default = "default_model_type")]
+    pub model_type: String,
+}
+
+fn default_act() -> String {
+    "gelu_new".into()
+}
+fn default_eps() -> f64 {
+    1e-5
+}
+fn default_init() -> f64 {
+    0.02
+}
+fn default_dropout() -> f64 {
+    0.1
+}
+fn default_model_type() -> String {
+    "gpt2".into()
+}
+
+impl Gpt2Config {
+    /// A configuration with GPT-2's defaults for everything but the sizes.
+    pub fn new(
+        vocab_size: usize,
+        n_positions: usize,
+        n_embd: usize,
+        n_layer: usize,
+        n_head: usize,
+    ) -> Self {
+        Self {
+            vocab_size,
+            n_positions,
+            n_embd,
+            n_layer,
+            n_head,
+            n_inner: None,
+            activation_function: default_act(),
+            layer_norm_epsilon: default_eps(),
+            initializer_range: default_init(),
+            resid_pdrop: default_dropout(),
+            bos_token_id: None,
+            eos_token_id: None,
+            model_type: default_model_type(),
+        }
+    }
+
+    /// The feed-forward width.
+    pub fn inner(&self) -> usize {
+        self.n_inner.unwrap_or(4 * self.n_embd)
+    }
+
+    /// Checks the sizes, naming the first that makes no model.
+    pub fn validate(&self) -> Result<HiddenAct> {
+        for (field, value) in [
+            ("vocab_size", self.vocab_size),
+            ("n_positions", self.n_positions),
+            ("n_embd", self.n_embd),
+            ("n_layer", self.n_layer),
+            ("n_head", self.n_head),
+        ] {
+            if value == 0 {
+                return Err(ModelError::config(field, "must be at least 1".into()));
+            }
+        }
+        if !self.n_embd.is_multiple_of(self.n_head) {
+            return Err(ModelError::config(
+                "n_head",
+                format!("{} does not divide n_embd {}", self.n_head, self.n_embd),
+            ));
+        }
+        HiddenAct::parse(&self.activation_function).ok_or_else(|| {
+            ModelError::config(
+                "activation_function",
+                format!("{:?} is not supported", self.activation_function),
+            )
+        })
+    }
+
+    /// A model of these sizes with GPT-2's initialisation (normal, `initializer_range`).
+    pub fn init(&self, device: &Device) -> Result<Gpt2> {
+        let act = self.validate()?;
+        let normal = Initializer::Normal {
+            mean: 0.0,
+            std: self.initializer_range,
+        };
+        let dense = |d_in, d_out| {
+            LinearConfig::new(d_in, d_out)
+                .with_initializer(normal.clone())
+                .init(device)
+        };
+        let norm = || {
+            LayerNormConfig::new(self.n_embd)
+                .with_epsilon(self.layer_norm_epsilon)
+                .init(device)
+        };
+        let h = self.n_embd;
+        Ok(Gpt2 {
+            wte: EmbeddingConfig::new(self.vocab_size, h)
+                .with_initializer(normal.clone())
+                .init(device),
+            wpe: EmbeddingConfig::new(self.n_positions, h)
+                .with_initializer(normal.clone())
+                .init(device),
+            h: (0..self.n_layer)
+                .map(|_| Gpt2Block {
+                    ln_1: norm(),
+                    attn: Gpt2Attention {
+                        c_attn: dense(h, 3 * h),
+                        c_proj: dense(h, h),
+                        heads: self.n_head,
+                    },
+                    ln_2: norm(),
+                    mlp: Gpt2Mlp {
+                        c_fc: dense(h, self.inner()),
+                        c_proj: dense(self.inner(), h),
+                        act,
+                    },
+                })
+                .collect(),
+            ln_f: norm(),
+            config: self.clone(),
+        })
+    }
+}
+
+/// `attn`: one projection to queries, keys and values, and the output projection.
+#[derive(Module, Debug)]
+pub struct Gpt2Attention {
+    /// `c_attn`, `[n_embd, 3 * n_embd]`.
+    pub c_attn: Linear,
+    /// `c_proj`.
+    pub c_proj: Linear,
+    #[module(skip)]
+    heads: usize,
+}
+
+/// `mlp`.
+#[derive(Module, Debug)]
+pub struct Gpt2Mlp {
+    /// `c_fc`.
+    pub c_fc: Linear,
+    /// `c_proj`.
+    pub c_proj: Linear,
+    #[module(skip)]
+    act: HiddenAct,
+}
+
+/// `h.N`.
+#[derive(Module, Debug)]
+pub struct Gpt2Block {
+    /// `ln_1`.
+    pub ln_1: LayerNorm,
+    /// `attn`.
+    pub attn: Gpt2Attention,
+    /// `ln_2`.
+    pub ln_2: LayerNorm,
+    /// `mlp`.
+    pub mlp: Gpt2Mlp,
+}
+
+/// `GPT2LMHeadModel`: the transformer and the output projection tied to `wte`.
+#[derive(Module, Debug)]
+pub struct Gpt2 {
+    /// `transformer.wte`.
+    pub wte: Embedding,
+    /// `transformer.wpe`.
+    pub wpe: Embedding,
+    /// `transformer.h`.
+    pub h: Vec<Gpt2Block>,
+    /// `transformer.ln_f`.
+    pub ln_f: LayerNorm,
+    #[module(skip)]
+    config: Gpt2Config,
+}
+
+impl Gpt2Attention {
+    fn forward(&self, x: Tensor<3>, cache: &mut KvCache, layer: usize) -> Result<Tensor<3>> {
+        let [b, l, width] = x.dims();
+        let d = width / self.heads;
+        let qkv = linear(&self.c_attn, x);
+        let part = |i: usize| {
+            qkv.clone()
+                .slice([0..b, 0..l, i * width..(i + 1) * width])
+                .reshape([b, l, self.heads, d])
+        };
+        let context = cache
+            .attend(layer, part(0), part(1), part(2))
+            .map_err(|message| ModelError::config("cache", message))?;
+        Ok(linear(&self.c_proj, context))
+    }
+}
+
+impl Gpt2 {
+    /// Its configuration.
+    pub fn config(&self) -> &Gpt2Config {
+        &self.config
+    }
+
+    /// An empty cache for `batch` sequences of up to `capacity` positions.
+    pub fn new_cache(&self, batch: usize, capacity: usize) -> KvCache {
+        let c = &self.config;
+        KvCache::new(
+            c.n_layer,
+            batch,
+            c.n_head,
+            c.n_embd / c.n_head,
+            capacity,
+            &self.wte.weight.device(),
+        )
+    }
+
+    /// The hidden states after `ln_f` for `ids [B, L]` appended to `cache` (see
+    /// [`Llama::forward_hidden`](super::Llama::forward_hidden)).
+    pub fn forward_hidden(
+        &self,
+        ids: Tensor<2, Int>,
+        padding: &[Vec<bool>],
+        cache: &mut KvCache,
+    ) -> Result<Tensor<3>> {
+        let [b, l] = ids.dims();
+        if padding.len() != b || padding.iter().any(|p| p.len() != l) {
+            return Err(ModelError::config(
+                "padding",
+                format!(
+                    "flags for {} rows do not match ids of shape [{b}, {l}]",
+                    padding.len()
+                ),
+            ));
+        }
+        let device = ids.device();
+        let positions = cache
+            .begin_step(padding)
+            .map_err(|message| ModelError::config("cache", message))?;
+        if let Some(&p) = positions.iter().find(|&&p| p >= self.config.n_positions) {
+            return Err(ModelError::config(
+                "n_positions",
+                format!(
+                    "position {p} is past the model's {} positions",
+                    self.config.n_positions
+                ),
+            ));
+        }
+        let positions = Tensor::<1, Int>::from_data(
+            TensorData::new(
+                positions.iter().map(|&p| p as i64).collect::<Vec<_>>(),
+                [b * l],
+            ),
+            &device,
+        )
+        .reshape([b, l]);
+        let mut x = self.wte.forward(ids) + self.wpe.forward(positions);
+        for (index, block) in self.h.iter().enumerate() {
+            x = x.clone() + block.attn.forward(block.ln_1.forward(x), cache, index)?;
+            let inner = block
+                .mlp
+                .act
+                .forward(linear(&block.mlp.c_fc, block.ln_2.forward(x.clone())));
+            x = x + linear(&block.mlp.c_proj, inner);
+        }
+        cache.end_step();
+        Ok(self.ln_f.forward(x))
+    }
+
+    /// Next-token logits `[B, L, vocab]` from hidden states (the projection is `wte`).
+    pub fn logits(&self, hidden: Tensor<3>) -> Tensor<3> {
+        let [b, l, h] = hidden.dims();
+        self.wte
+            .weight
+            .val()
+            .matmul(hidden.reshape([b * l, h]).transpose())
+            .transpose()
+            .reshape([b, l, self.config.vocab_size])
+    }
+}

@@ -1,0 +1,331 @@
+//! Llama (Touvron et al. 2023) and the models that share its layout (SmolLM, TinyLlama,
+//! Mistral without sliding windows): RMSNorm before each block, rotary positions, grouped-query
+//! attention, a SwiGLU feed-forward, tied or separate output embeddings. Field names mirror the
+//! Hugging Face checkpoint (`model.layers.N.self_attn.q_proj`, ...).
+//!
+//! Reference: `transformers` 5.25, `models/llama/modeling_llama.py` (`LlamaForCausalLM`, eager
+//! attention, float32). SmolLM2-135M-Instruct's last-position logits are held within 1e-3 of it
+//! and its greedy continuations token for token (`tests/smollm2_reference.rs`).
+
+use burn::nn::{Embedding, EmbeddingConfig, Linear, LinearConfig};
+use burn::prelude::*;
+use serde::{Deserialize, Serialize};
+use tinderbox_ops::linear;
+
+use super::kv_cache::KvCache;
+use super::rms_norm::RmsNorm;
+use super::rotary::{RopeScaling, apply_rotary, inverse_frequencies, rotary_tables};
+use crate::error::{ModelError, Result};
+
+/// A Llama's sizes, as its Hugging Face `config.json` (or a GGUF file's `llama.*` keys) gives
+/// them.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LlamaConfig {
+    /// Tokens in the vocabulary.
+    pub vocab_size: usize,
+    /// Width of the hidden states.
+    pub hidden_size: usize,
+    /// Width of the feed-forward block.
+    pub intermediate_size: usize,
+    /// Decoder layers.
+    pub num_hidden_layers: usize,
+    /// Query heads.
+    pub num_attention_heads: usize,
+    /// Key and value heads (fewer than the query heads for grouped-query attention).
+    pub num_key_value_heads: usize,
+    /// Features per head (`hidden_size / num_attention_heads` unless given).
+    #[serde(default)]
+    pub head_dim: Option<usize>,
+    /// The longest context.
+    pub max_position_embeddings: usize,
+    /// Added to the mean square in the RMS norms.
+    pub rms_norm_eps: f64,
+    /// The rotary base.
+    #[serde(default = "default_theta")]
+    pub rope_theta: f64,
+    /// The rotary scaling.
+    #[serde(default)]
+    pub rope_scaling: Option<RopeScaling>,
+    /// Whether the output projection is the token embedding.
+    #[serde(default)]
+    pub tie_word_embeddings: bool,
+    /// The token that starts a sequence, if any.
+    #[serde(default)]
+    pub bos_token_id: Option<u32>,
+    /// The tokens that end one.
+    #[serde(default)]
+    pub eos_token_ids: Vec<u32>,
+}
+
+fn default_theta() -> f64 {
+    10_000.0
+}
+
+impl LlamaConfig {
+    /// Features per head.
+    pub fn head_dim(&self) -> usize {
+        self.head_dim
+            .unwrap_or(self.hidden_size / self.num_attention_heads.max(1))
+    }
+
+    /// Checks that the sizes make a model, naming the first that does not.
+    pub fn validate(&self) -> Result<()> {
+        let bad = |field: &str, message: String| Err(ModelError::config(field, message));
+        for (field, value) in [
+            ("vocab_size", self.vocab_size),
+            ("hidden_size", self.hidden_size),
+            ("intermediate_size", self.intermediate_size),
+            ("num_hidden_layers", self.num_hidden_layers),
+            ("num_attention_heads", self.num_attention_heads),
+            ("num_key_value_heads", self.num_key_value_heads),
+            ("max_position_embeddings", self.max_position_embeddings),
+        ] {
+            if value == 0 {
+                return bad(field, "must be at least 1".into());
+            }
+        }
+        if !self
+            .num_attention_heads
+            .is_multiple_of(self.num_key_value_heads)
+        {
+            return bad(
+                "num_key_value_heads",
+                format!(
+                    "{} does not divide num_attention_heads {}",
+                    self.num_key_value_heads, self.num_attention_heads
+                ),
+            );
+        }
+        if !self.head_dim().is_multiple_of(2) || self.head_dim() == 0 {
+            return bad(
+                "head_dim",
+                format!("{} must be even for rotary positions", self.head_dim()),
+            );
+        }
+        Ok(())
+    }
+
+    /// A model of these sizes with random weights (normal, standard deviation 0.02, as
+    /// `transformers` initialises it), to be overwritten by a checkpoint.
+    pub fn init(&self, device: &Device) -> Result<Llama> {
+        self.validate()?;
+        let (h, d) = (self.hidden_size, self.head_dim());
+        let proj = |d_in, d_out| {
+            LinearConfig::new(d_in, d_out)
+                .with_bias(false)
+                .with_initializer(burn::nn::Initializer::Normal {
+                    mean: 0.0,
+                    std: 0.02,
+                })
+                .init(device)
+        };
+        let layers = (0..self.num_hidden_layers)
+            .map(|_| LlamaDecoderLayer {
+                input_layernorm: RmsNorm::new(h, self.rms_norm_eps, device),
+                self_attn: LlamaAttention {
+                    q_proj: proj(h, self.num_attention_heads * d),
+                    k_proj: proj(h, self.num_key_value_heads * d),
+                    v_proj: proj(h, self.num_key_value_heads * d),
+                    o_proj: proj(self.num_attention_heads * d, h),
+                    heads: self.num_attention_heads,
+                    kv_heads: self.num_key_value_heads,
+                    head_dim: d,
+                },
+                post_attention_layernorm: RmsNorm::new(h, self.rms_norm_eps, device),
+                mlp: LlamaMlp {
+                    gate_proj: proj(h, self.intermediate_size),
+                    up_proj: proj(h, self.intermediate_size),
+                    down_proj: proj(self.intermediate_size, h),
+                },
+            })
+            .collect();
+        Ok(Llama {
+            embed_tokens: EmbeddingConfig::new(self.vocab_size, h)
+                .with_initializer(burn::nn::Initializer::Normal {
+                    mean: 0.0,
+                    std: 0.02,
+                })
+                .init(device),
+            layers,
+            norm: RmsNorm::new(h, self.rms_norm_eps, device),
+            lm_head: (!self.tie_word_embeddings).then(|| proj(h, self.vocab_size)),
+            inv_freq: inverse_frequencies(
+                d,
+                self.rope_theta,
+                self.rope_scaling.as_ref().unwrap_or(&RopeScaling::Default),
+            ),
+            config: self.clone(),
+        })
+    }
+}
+
+/// `self_attn`: grouped-query attention with rotary positions and a cache.
+#[derive(Module, Debug)]
+pub struct LlamaAttention {
+    /// `q_proj`.
+    pub q_proj: Linear,
+    /// `k_proj`.
+    pub k_proj: Linear,
+    /// `v_proj`.
+    pub v_proj: Linear,
+    /// `o_proj`.
+    pub o_proj: Linear,
+    #[module(skip)]
+    heads: usize,
+    #[module(skip)]
+    kv_heads: usize,
+    #[module(skip)]
+    head_dim: usize,
+}
+
+/// `mlp`: `down(silu(gate(x)) * up(x))`.
+#[derive(Module, Debug)]
+pub struct LlamaMlp {
+    /// `gate_proj`.
+    pub gate_proj: Linear,
+    /// `up_proj`.
+    pub up_proj: Linear,
+    /// `down_proj`.
+    pub down_proj: Linear,
+}
+
+/// `model.layers.N`.
+#[derive(Module, Debug)]
+pub struct LlamaDecoderLayer {
+    /// `input_layernorm`.
+    pub input_layernorm: RmsNorm,
+    /// `self_attn`.
+    pub self_attn: LlamaAttention,
+    /// `post_attention_layernorm`.
+    pub post_attention_layernorm: RmsNorm,
+    /// `mlp`.
+    pub mlp: LlamaMlp,
+}
+
+/// `LlamaForCausalLM`: the decoder and its output projection.
+#[derive(Module, Debug)]
+pub struct Llama {
+    /// `model.embed_tokens`.
+    pub embed_tokens: Embedding,
+    /// `model.layers`.
+    pub layers: Vec<LlamaDecoderLayer>,
+    /// `model.norm`.
+    pub norm: RmsNorm,
+    /// `lm_head`, absent when tied to `embed_tokens`.
+    pub lm_head: Option<Linear>,
+    #[module(skip)]
+    inv_freq: Vec<f32>,
+    #[module(skip)]
+    config: LlamaConfig,
+}
+
+impl LlamaMlp {
+    fn forward(&self, x: Tensor<3>) -> Tensor<3> {
+        let gate = burn::tensor::activation::silu(linear(&self.gate_proj, x.clone()));
+        linear(&self.down_proj, gate * linear(&self.up_proj, x))
+    }
+}
+
+impl LlamaAttention {
+    /// Attends from `x [B, L, hidden]` (rotated by `cos`/`sin`) over the cache and the new
+    /// positions.
+    fn forward(
+        &self,
+        x: Tensor<3>,
+        cos: Tensor<2>,
+        sin: Tensor<2>,
+        cache: &mut KvCache,
+        layer: usize,
+    ) -> Result<Tensor<3>> {
+        let [b, l, _] = x.dims();
+        let (h, kv, d) = (self.heads, self.kv_heads, self.head_dim);
+        let q = linear(&self.q_proj, x.clone()).reshape([b, l, h, d]);
+        let k = linear(&self.k_proj, x.clone()).reshape([b, l, kv, d]);
+        let v = linear(&self.v_proj, x).reshape([b, l, kv, d]);
+        let q = apply_rotary(q, cos.clone(), sin.clone());
+        let k = apply_rotary(k, cos, sin);
+        let context = cache
+            .attend(layer, q, k, v)
+            .map_err(|message| ModelError::config("cache", message))?;
+        Ok(linear(&self.o_proj, context))
+    }
+}
+
+impl Llama {
+    /// The configuration it was built from.
+    pub fn config(&self) -> &LlamaConfig {
+        &self.config
+    }
+
+    /// An empty cache for `batch` sequences of up to `capacity` positions.
+    pub fn new_cache(&self, batch: usize, capacity: usize) -> KvCache {
+        let device = self.embed_tokens.weight.device();
+        KvCache::new(
+            self.layers.len(),
+            batch,
+            self.config.num_key_value_heads,
+            self.config.head_dim(),
+            capacity,
+            &device,
+        )
+    }
+
+    /// The hidden states `[B, L, hidden]` after the final norm for `ids [B, L]`, appended to
+    /// `cache`; `padding[row][i]` marks new positions that are padding (left padding of a
+    /// batch), which no query attends to.
+    ///
+    /// Fails when the new positions do not fit the cache or `padding` does not match `ids`.
+    pub fn forward_hidden(
+        &self,
+        ids: Tensor<2, Int>,
+        padding: &[Vec<bool>],
+        cache: &mut KvCache,
+    ) -> Result<Tensor<3>> {
+        let [b, l] = ids.dims();
+        if padding.len() != b || padding.iter().any(|p| p.len() != l) {
+            return Err(ModelError::config(
+                "padding",
+                format!(
+                    "flags for {} rows do not match ids of shape [{b}, {l}]",
+                    padding.len()
+                ),
+            ));
+        }
+        let device = ids.device();
+        let positions = cache
+            .begin_step(padding)
+            .map_err(|message| ModelError::config("cache", message))?;
+        let (cos, sin) = rotary_tables(&positions, &self.inv_freq, &device);
+        let mut x = self.embed_tokens.forward(ids);
+        for (index, layer) in self.layers.iter().enumerate() {
+            let attended = layer.self_attn.forward(
+                layer.input_layernorm.forward(x.clone()),
+                cos.clone(),
+                sin.clone(),
+                cache,
+                index,
+            )?;
+            x = x + attended;
+            x = x.clone() + layer.mlp.forward(layer.post_attention_layernorm.forward(x));
+        }
+        cache.end_step();
+        Ok(self.norm.forward(x))
+    }
+
+    /// Next-token logits `[B, L, vocab]` from hidden states.
+    pub fn logits(&self, hidden: Tensor<3>) -> Tensor<3> {
+        match &self.lm_head {
+            Some(head) => linear(head, hidden),
+            None => {
+                // embedding [vocab, h] x hidden^T [h, rows]: the large matrix read as stored,
+                // only the small result transposed.
+                let [b, l, h] = hidden.dims();
+                let embedding = self.embed_tokens.weight.val();
+                embedding
+                    .matmul(hidden.reshape([b * l, h]).transpose())
+                    .transpose()
+                    .reshape([b, l, self.config.vocab_size])
+            }
+        }
+    }
+}

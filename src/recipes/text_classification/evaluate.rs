@@ -1,0 +1,71 @@
+//! Scoring a saved run on another labelled dataset.
+
+use std::path::Path;
+
+use serde::Serialize;
+use tinderbox_data::fetch::Cache;
+use tinderbox_data::text::{LabeledTexts, TextDataset, TextSource};
+use tinderbox_tokenize::Tokenizer;
+use tinderbox_train::{CONFIG_FILE, ConfusionMatrix, RunDir, evaluate, load_model};
+
+use super::TOKENIZER_FILE;
+use super::config::TextRunConfig;
+use super::encoder::classifier;
+use super::tokens::{batcher, encode_options};
+use super::train::TextRunSummary;
+use crate::Error;
+use crate::backend::default_device;
+
+/// The scores of a saved run on another labelled dataset.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct DatasetScores {
+    /// The dataset.
+    pub dataset: String,
+    /// Accuracy.
+    pub accuracy: f64,
+    /// Unweighted mean of the per-class F1 scores.
+    pub macro_f1: f64,
+    /// `confusion[true][predicted]`, in the run's class order.
+    pub confusion: Vec<Vec<u64>>,
+    /// The run's class names.
+    pub class_names: Vec<String>,
+}
+
+/// Scores the model saved in the run `dir` on every text of `source`. Its labels must be among
+/// the run's classes; a label the run never saw is an error naming it.
+pub fn evaluate_run(dir: &Path, source: &TextSource) -> Result<DatasetScores, Error> {
+    let run = RunDir::open(dir)?;
+    let config: TextRunConfig = run.read_json(CONFIG_FILE)?;
+    let summary: TextRunSummary = tinderbox_train::read_json(&run.file("summary.json"))?;
+    let data = source.load(&Cache::from_env()?)?;
+    let pairs = data
+        .texts
+        .iter()
+        .zip(&data.labels)
+        .map(|(text, &label)| (text.clone(), data.class_names[label].clone()))
+        .collect();
+    let data = LabeledTexts::with_classes(
+        &data.name,
+        pairs,
+        summary.class_names.clone(),
+        data.lossy_texts,
+    )?;
+    let tokenizer = Tokenizer::from_file(run.file(TOKENIZER_FILE))?;
+    let set = TextDataset::encode(&data, &tokenizer, &encode_options(&config))?;
+    let batcher = batcher(&config, &tokenizer)?;
+    let device = default_device();
+    let classes = summary.class_names.len();
+    let model = load_model(
+        &run.model_file(),
+        classifier(&config, classes, &device, false)?,
+    )?;
+    let eval = evaluate(&model, set, batcher, 256, &device)?;
+    let confusion = ConfusionMatrix::new(&eval.predictions, &eval.targets, classes);
+    Ok(DatasetScores {
+        dataset: data.name,
+        accuracy: eval.accuracy,
+        macro_f1: confusion.macro_f1(),
+        confusion: confusion.counts,
+        class_names: summary.class_names,
+    })
+}

@@ -1,0 +1,27 @@
+//! The seed review classifier and its stronger siblings: Keras' word-level tokenizer (10,000
+//! words), sequences padded and truncated to 100 tokens at the start, `Embedding(10000, 32)`,
+//! `LSTM(32, dropout=0.2, recurrent_dropout=0.2)`, `Dense(1, sigmoid)`, Adam 1e-3, batch 32,
+//! 10 epochs, on a seeded, stratified 80/10/10 split; the best validation epoch is tested. Also
+//! a bag of embeddings, MiniLM fine-tuning, a small transformer and BERT-mini
+//! ([`TextModel`]).
+//!
+//! - [`config`]: the run's settings and each model's presets;
+//! - [`encoder`]: the one module type over every encoder;
+//! - `train_and_test`, `evaluate_run` and `predict`: a run, its scores on other data, and new
+//!   texts classified.
+
+pub mod config;
+pub mod encoder;
+mod evaluate;
+mod predict;
+mod tokens;
+mod train;
+
+pub use config::{BertEncoderConfig, TextEncoderConfig, TextModel, TextRunConfig};
+pub use encoder::{TextClassifier, TextEncoder, classifier};
+pub use evaluate::{DatasetScores, evaluate_run};
+pub use predict::{TextPrediction, predict};
+pub use train::{TextRunSummary, load_run_config, train_and_test};
+
+const SPLIT_FILE: &str = "split.json";
+const TOKENIZER_FILE: &str = "tokenizer.json";
