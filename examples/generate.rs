@@ -38,6 +38,8 @@ struct Args {
 
 fn run(args: Args) -> Result<(), tinderbox::Error> {
     let config = args.generate.config()?;
+    // Prompts before the model: a bad one is refused without the wait of loading.
+    let prompts = args.generate.prompts()?;
     let lm = LanguageModel::load(&args.generate.model, &default_device())?;
     if args.interactive {
         return chat(&lm, &config);
@@ -45,7 +47,6 @@ fn run(args: Args) -> Result<(), tinderbox::Error> {
     // The default question is a chat turn; given prompts are chat turns only with --chat.
     let chat =
         args.generate.chat || args.generate.prompt.is_empty() && args.generate.input.is_none();
-    let prompts = args.generate.prompts()?;
     let ids = prompts
         .iter()
         .map(|p| lm.encode(p, chat))

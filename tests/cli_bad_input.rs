@@ -40,6 +40,12 @@ const CASES: &[Case] = &[
     Case { example: "mlm", args: &["--max-minutes", "0"], code: 2, says: &["--max-minutes"] },
     Case { example: "mlm", args: &["--model", "gpt"], code: 2, says: &["--model", "gpt"] },
     Case { example: "sentence_embeddings", args: &["--corpus", "x.txt"], code: 2, says: &["--query"] },
+    Case { example: "generate", args: &["--interactive", "--prompt", "hi"], code: 2, says: &["--interactive", "--prompt"] },
+    // Settings out of range, refused before a model loads.
+    Case { example: "generate", args: &["--top-p", "0"], code: 1, says: &["top_p = 0"] },
+    Case { example: "generate", args: &["--temperature", "-1"], code: 1, says: &["temperature = -1"] },
+    Case { example: "generate", args: &["--num-beams", "0"], code: 1, says: &["num_beams = 0"] },
+    Case { example: "generate", args: &["--prompt", ""], code: 1, says: &["prompt 0 is empty"] },
     // Paths that do not exist, found by the program.
     Case { example: "mnist", args: &["--data-dir", MISSING], code: 1, says: &["error:", MISSING] },
     Case { example: "mnist", args: &["--resume", MISSING], code: 1, says: &["error:", MISSING] },
@@ -53,6 +59,13 @@ const CASES: &[Case] = &[
     Case { example: "mlm", args: &["--resume", MISSING], code: 1, says: &["error:", MISSING] },
     Case { example: "sentence_embeddings", args: &["--input", MISSING], code: 1, says: &["error:", MISSING] },
     Case { example: "sentence_embeddings", args: &["--model", MISSING, "a", "b"], code: 1, says: &["error:", MISSING] },
+    Case { example: "generate", args: &["--model", MISSING], code: 1, says: &["error:", MISSING, "config.json"] },
+    Case { example: "generate", args: &["--model", "/nonexistent/model.gguf"], code: 1, says: &["error:", "/nonexistent/model.gguf"] },
+    Case { example: "generate", args: &["--input", MISSING], code: 1, says: &["error:", MISSING] },
+    // Model folders that are not what generation needs.
+    Case { example: "generate", args: &["--model", "tests/fixtures/gpt2-tiny"], code: 1, says: &["has no tokenizer files", "vocab.json"] },
+    Case { example: "generate", args: &["--model", "tests/fixtures/tiny_bert_mlm"], code: 1, says: &["model_type \"bert\" is not supported"] },
+    Case { example: "generate", args: &["--model", "tests/fixtures/not_gguf.gguf"], code: 1, says: &["not_gguf.gguf", "GGUF"] },
 ];
 
 #[test]

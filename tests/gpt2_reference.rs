@@ -129,3 +129,67 @@ fn a_saved_model_loads_back_the_same_and_bad_folders_are_named() {
         "{err}"
     );
 }
+
+#[test]
+fn bad_prompts_and_settings_are_named_before_anything_runs() {
+    let model = load_gpt2(format!("{FIXTURES}/gpt2-tiny"), &Device::default()).unwrap();
+    let tokenizer = tokenizer();
+    let run = |prompts: &[Vec<u32>], config: &GenerationConfig| {
+        generate(&model, &tokenizer, prompts, config, 50256, None)
+            .unwrap_err()
+            .to_string()
+    };
+    let greedy = GenerationConfig::greedy(8);
+    assert_eq!(
+        run(&[vec![464], vec![]], &greedy),
+        "prompt 1 is empty; give at least one token (a BOS token, say)"
+    );
+    // The fixture's context is 64 positions: 60 prompt tokens leave room for 4 new ones.
+    let long = vec![464; 60];
+    assert_eq!(
+        run(&[long.clone()], &greedy),
+        "prompt 0 has 60 tokens; with 8 new ones that passes the model's context of 64 \
+         (shorten the prompt or lower max_new_tokens)"
+    );
+    assert!(
+        generate(
+            &model,
+            &tokenizer,
+            &[long],
+            &GenerationConfig::greedy(4),
+            50256,
+            None
+        )
+        .is_ok()
+    );
+    assert_eq!(
+        run(&[vec![50257]], &greedy),
+        "prompt 0 holds token id 50257, past the model's vocabulary of 50257"
+    );
+    for (config, says) in [
+        (
+            GenerationConfig {
+                top_p: 0.0,
+                ..GenerationConfig::default()
+            },
+            "top_p = 0",
+        ),
+        (
+            GenerationConfig {
+                temperature: -1.0,
+                ..GenerationConfig::default()
+            },
+            "temperature = -1",
+        ),
+        (
+            GenerationConfig {
+                num_beams: 0,
+                ..greedy.clone()
+            },
+            "num_beams = 0",
+        ),
+    ] {
+        let err = run(&[vec![464]], &config);
+        assert!(err.starts_with(says), "{err}");
+    }
+}

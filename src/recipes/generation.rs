@@ -13,7 +13,7 @@ use tinderbox_generate::{FinishReason, GenerationConfig, OnText, generate};
 use tinderbox_nn::decoder::{CausalLm, Gpt2, KvCache, Llama};
 use tinderbox_nn::gguf::GgufFile;
 use tinderbox_nn::huggingface::load_gpt2;
-use tinderbox_tokenize::{ChatMessage, ChatTemplate, EncodeOptions, TextTokenizer, Tokenizer};
+use tinderbox_tokenize::{ChatMessage, ChatTemplate, Tokenizer};
 
 use crate::Error;
 use crate::backend::{backend_name, peak_rss_bytes};
@@ -229,15 +229,7 @@ impl LanguageModel {
 
     /// The ids of text as is (the tokenizer adds BOS if the model asks for it).
     pub fn encode_rendered(&self, text: &str) -> Result<Vec<u32>, Error> {
-        let options = EncodeOptions {
-            add_special_tokens: true,
-            ..EncodeOptions::default()
-        };
-        Ok(self
-            .tokenizer
-            .encode_batch(&[text], &options)?
-            .ids
-            .remove(0))
+        Ok(self.tokenizer.encode(text, true)?)
     }
 }
 

@@ -4,6 +4,30 @@
 //! sequences per prompt, beam search with a length penalty, and text streamed at character
 //! boundaries. Models take part through [`CausalLm`](tinderbox_nn::decoder::CausalLm).
 //!
+//! SmolLM2-135M-Instruct from its GGUF file, greedy:
+//!
+//! ```no_run
+//! use burn::prelude::*;
+//! use tinderbox_generate::{GenerationConfig, generate};
+//! use tinderbox_nn::gguf::GgufFile;
+//! use tinderbox_tokenize::Tokenizer;
+//!
+//! # fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! let file = GgufFile::open("SmolLM2-135M-Instruct.Q4_1.gguf")?;
+//! let model = file.load_llama(&Device::default())?;
+//! let vocab = file.vocab()?;
+//! let tokenizer = Tokenizer::from_gguf_vocab(&vocab)?;
+//! let prompt = tokenizer.encode("The capital of France is", true)?;
+//! let config = GenerationConfig {
+//!     eos_token_ids: file.llama_config()?.eos_token_ids,
+//!     ..GenerationConfig::greedy(20)
+//! };
+//! let out = generate(&model, &tokenizer, &[prompt], &config, vocab.eos_id.unwrap_or(0), None)?;
+//! println!("{}", out.sequences[0].text); // " Paris.\n\nThe answer is: ..."
+//! # Ok(())
+//! # }
+//! ```
+//!
 //! Reference: `transformers` 5.25, `generation/utils.py` and `generation/logits_process.py`;
 //! SmolLM2's greedy and beam continuations are held token for token against it
 //! (`tests/smollm2_reference.rs` at the repository root).

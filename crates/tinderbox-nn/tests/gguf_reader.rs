@@ -147,3 +147,52 @@ fn version_2_reads_and_every_truncation_is_an_error() {
         assert!(err.is_err(), "a file cut at {len} bytes was accepted");
     }
 }
+
+/// Where `needle` starts in `haystack`.
+fn find(haystack: &[u8], needle: &[u8]) -> usize {
+    haystack
+        .windows(needle.len())
+        .position(|w| w == needle)
+        .unwrap()
+}
+
+#[test]
+fn another_format_an_unknown_tensor_type_and_another_architecture_are_named() {
+    let bytes = std::fs::read(format!("{DIR}/tiny.gguf")).unwrap();
+    // llama.cpp's older container, GGML's magic.
+    let mut ggml = bytes.clone();
+    ggml[..4].copy_from_slice(b"ggml");
+    let err = GgufFile::from_bytes(ggml, "old.bin")
+        .unwrap_err()
+        .to_string();
+    assert_eq!(
+        err,
+        "old.bin is not a GGUF file (it starts with [103, 103, 109, 108], not \"GGUF\")"
+    );
+    // The first tensor's type id set to 16 (IQ2_XXS, an importance-matrix type not read here).
+    let file = GgufFile::from_bytes(bytes.clone(), "tiny.gguf").unwrap();
+    let first = &file.tensors()[0];
+    let name_end = find(&bytes, first.name.as_bytes()) + first.name.len();
+    let type_at = name_end + 4 + 8 * first.shape.len();
+    let mut iq2 = bytes.clone();
+    iq2[type_at..type_at + 4].copy_from_slice(&16u32.to_le_bytes());
+    let err = GgufFile::from_bytes(iq2, "iq2.gguf").unwrap_err();
+    assert!(matches!(err, GgufError::TensorType { .. }), "{err}");
+    let message = err.to_string();
+    assert!(
+        message.starts_with(&format!("iq2.gguf: tensor {}: ", first.name))
+            && message.contains("IQ2_XXS"),
+        "{message}"
+    );
+    // The same file saying it holds a Mamba (same length as "llama", so the layout holds).
+    let at = find(&bytes, b"llama");
+    let mut mamba = bytes;
+    mamba[at..at + 5].copy_from_slice(b"mamba");
+    let file = GgufFile::from_bytes(mamba, "mamba.gguf").unwrap();
+    assert_eq!(file.architecture().unwrap(), "mamba");
+    let err = file.llama_config().unwrap_err().to_string();
+    assert!(
+        err.contains("mamba.gguf") && err.contains("\"mamba\" is not supported (llama is)"),
+        "{err}"
+    );
+}

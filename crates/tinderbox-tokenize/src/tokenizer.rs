@@ -44,6 +44,17 @@ impl Tokenizer {
         Self { inner, special }
     }
 
+    /// The ids of one text, as Hugging Face's `tokenizer.encode(text)`: no padding, no
+    /// truncation; `add_special_tokens` adds what the post-processor adds (BOS for Llamas that
+    /// ask for it, `[CLS]`/`[SEP]` for BERTs).
+    pub fn encode(&self, text: &str, add_special_tokens: bool) -> Result<Vec<u32>> {
+        let encoding = self
+            .inner
+            .encode(text, add_special_tokens)
+            .map_err(codec("encoding"))?;
+        Ok(encoding.get_ids().to_vec())
+    }
+
     /// Loads a `tokenizer.json`.
     pub fn from_file(path: impl AsRef<Path>) -> Result<Self> {
         let path = path.as_ref();

@@ -12,6 +12,7 @@ use burn::prelude::*;
 use serde::{Deserialize, Serialize};
 use tinderbox_ops::linear;
 
+use super::check_padding;
 use super::kv_cache::KvCache;
 use super::rms_norm::RmsNorm;
 use super::rotary::{RopeScaling, apply_rotary, inverse_frequencies, rotary_tables};
@@ -282,15 +283,7 @@ impl Llama {
         cache: &mut KvCache,
     ) -> Result<Tensor<3>> {
         let [b, l] = ids.dims();
-        if padding.len() != b || padding.iter().any(|p| p.len() != l) {
-            return Err(ModelError::config(
-                "padding",
-                format!(
-                    "flags for {} rows do not match ids of shape [{b}, {l}]",
-                    padding.len()
-                ),
-            ));
-        }
+        check_padding(padding, [b, l])?;
         let device = ids.device();
         let positions = cache
             .begin_step(padding)

@@ -43,6 +43,26 @@ pub trait CausalLm {
     fn device(&self) -> Device;
 }
 
+/// `hidden [B, L, H]` at the last position, `[B, 1, H]`.
+fn last_position(hidden: Tensor<3>) -> Tensor<3> {
+    let [b, l, h] = hidden.dims();
+    hidden.slice([0..b, l - 1..l, 0..h])
+}
+
+/// Checks that `padding` has a flag for each of the `[B, L]` new positions.
+pub(crate) fn check_padding(padding: &[Vec<bool>], [b, l]: [usize; 2]) -> crate::Result<()> {
+    if padding.len() != b || padding.iter().any(|p| p.len() != l) {
+        return Err(crate::ModelError::config(
+            "padding",
+            format!(
+                "flags for {} rows do not match ids of shape [{b}, {l}]",
+                padding.len()
+            ),
+        ));
+    }
+    Ok(())
+}
+
 impl CausalLm for Llama {
     fn new_cache(&self, batch: usize, capacity: usize) -> KvCache {
         Llama::new_cache(self, batch, capacity)
@@ -54,10 +74,8 @@ impl CausalLm for Llama {
         padding: &[Vec<bool>],
         cache: &mut KvCache,
     ) -> crate::Result<Tensor<2>> {
-        let hidden = self.forward_hidden(ids, padding, cache)?;
-        let [b, l, h] = hidden.dims();
-        let last = hidden.slice([0..b, l - 1..l, 0..h]);
-        Ok(self.logits(last).reshape([b, self.config().vocab_size]))
+        let last = last_position(self.forward_hidden(ids, padding, cache)?);
+        Ok(self.logits(last).squeeze_dim(1))
     }
 
     fn vocab_size(&self) -> usize {
@@ -84,10 +102,8 @@ impl CausalLm for Gpt2 {
         padding: &[Vec<bool>],
         cache: &mut KvCache,
     ) -> crate::Result<Tensor<2>> {
-        let hidden = self.forward_hidden(ids, padding, cache)?;
-        let [b, l, h] = hidden.dims();
-        let last = hidden.slice([0..b, l - 1..l, 0..h]);
-        Ok(self.logits(last).reshape([b, self.config().vocab_size]))
+        let last = last_position(self.forward_hidden(ids, padding, cache)?);
+        Ok(self.logits(last).squeeze_dim(1))
     }
 
     fn vocab_size(&self) -> usize {
