@@ -3,6 +3,7 @@
 //! matrix are read in place.
 
 use gemm::{Parallelism, gemm};
+use rayon::prelude::*;
 
 /// Below this many multiply-adds a product stays on one thread (burn-flex's threshold).
 const PARALLEL_WORK: usize = 192 * 192 * 192;
@@ -92,11 +93,87 @@ impl Product<'_> {
     /// The operands must hold every element their strides reach for `m`, `n`, `k`, and `dst`
     /// must have room for a row-major `[m, n]` matrix with rows `dst_row_stride` apart.
     unsafe fn call(&self, dst: *mut f32, dst_row_stride: usize, accumulate: bool) {
+        let threads = rayon::current_num_threads();
+        if self.m * self.n * self.k >= PARALLEL_WORK && threads > 1 && (self.m == 1 || self.n == 1)
+        {
+            // SAFETY: as for `call`.
+            unsafe { self.call_split(dst, dst_row_stride, accumulate, threads) };
+            return;
+        }
         let parallelism = if self.m * self.n * self.k >= PARALLEL_WORK {
             Parallelism::Rayon(0)
         } else {
             Parallelism::None
         };
+        // SAFETY: the caller's promise, passed on.
+        unsafe { self.call_gemm(dst, dst_row_stride, accumulate, parallelism) }
+    }
+
+    /// A vector times a matrix (`m == 1`) or a matrix times a vector (`n == 1`), split along
+    /// the long side over rayon's threads: gemm runs these on one thread, and a decoding step
+    /// of a language model is nothing but them.
+    ///
+    /// # Safety
+    /// As for [`Self::call`].
+    unsafe fn call_split(
+        &self,
+        dst: *mut f32,
+        dst_row_stride: usize,
+        accumulate: bool,
+        threads: usize,
+    ) {
+        let by_rows = self.n == 1;
+        let len = if by_rows { self.m } else { self.n };
+        // A few pieces per thread, whole cache lines of output each.
+        let piece = len.div_ceil(threads * 4).next_multiple_of(16);
+        // Raw pointers are not `Send`; the pieces write disjoint parts of `dst`.
+        let dst = dst as usize;
+        (0..len.div_ceil(piece)).into_par_iter().for_each(|i| {
+            let start = i * piece;
+            let size = piece.min(len - start);
+            let (part, offset) = if by_rows {
+                let lhs = Strided {
+                    data: &self.lhs.data[start * self.lhs.row_stride..],
+                    ..self.lhs
+                };
+                (
+                    Product {
+                        m: size,
+                        lhs,
+                        ..*self
+                    },
+                    start * dst_row_stride,
+                )
+            } else {
+                let rhs = Strided {
+                    data: &self.rhs.data[start * self.rhs.col_stride..],
+                    ..self.rhs
+                };
+                (
+                    Product {
+                        n: size,
+                        rhs,
+                        ..*self
+                    },
+                    start,
+                )
+            };
+            let dst = (dst as *mut f32).wrapping_add(offset);
+            // SAFETY: `part` is a block of rows or columns of the product, its operands start
+            // at that block inside the checked ones, and it writes only its block of `dst`.
+            unsafe { part.call_gemm(dst, dst_row_stride, accumulate, Parallelism::None) }
+        });
+    }
+
+    /// # Safety
+    /// As for [`Self::call`].
+    unsafe fn call_gemm(
+        &self,
+        dst: *mut f32,
+        dst_row_stride: usize,
+        accumulate: bool,
+        parallelism: Parallelism,
+    ) {
         let (lhs, rhs) = (self.lhs, self.rhs);
         unsafe {
             gemm(
@@ -120,6 +197,79 @@ impl Product<'_> {
                 false,
                 parallelism,
             );
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `lhs [m, k] · rhs [k, n]` one multiply-add at a time, in f64.
+    fn naive(m: usize, n: usize, k: usize, lhs: Strided, rhs: Strided) -> Vec<f32> {
+        let mut out = vec![0.0; m * n];
+        for r in 0..m {
+            for c in 0..n {
+                let sum: f64 = (0..k)
+                    .map(|i| {
+                        f64::from(lhs.data[r * lhs.row_stride + i * lhs.col_stride])
+                            * f64::from(rhs.data[i * rhs.row_stride + c * rhs.col_stride])
+                    })
+                    .sum();
+                out[r * n + c] = sum as f32;
+            }
+        }
+        out
+    }
+
+    fn values(len: usize, seed: usize) -> Vec<f32> {
+        (0..len)
+            .map(|i| ((i * 37 + seed) % 101) as f32 / 50.0 - 1.0)
+            .collect()
+    }
+
+    #[test]
+    fn vector_products_split_over_threads_equal_one_thread_and_the_plain_sum() {
+        // Above PARALLEL_WORK, so both go through `call_split`, with ragged last pieces; the
+        // second reads its matrix transposed in place, as a tied output projection does.
+        let (k, long) = (1_500, 4_999);
+        let (x, w) = (values(k, 1), values(k * long, 2));
+        assert!(k * long >= PARALLEL_WORK);
+        let one_thread = rayon::ThreadPoolBuilder::new()
+            .num_threads(1)
+            .build()
+            .unwrap();
+        let cases = [
+            (1, long, Strided::rows(&x, k), Strided::rows(&w, long)),
+            (long, 1, Strided::rows(&w, k), Strided::transposed(&x, k)),
+        ];
+        for (m, n, lhs, rhs) in cases {
+            let product = || Product {
+                m,
+                n,
+                k,
+                lhs,
+                rhs,
+                scale: 1.0,
+            };
+            let ours = product().into_new();
+            let worst = ours
+                .iter()
+                .zip(naive(m, n, k, lhs, rhs))
+                .map(|(a, b)| (a - b).abs())
+                .fold(0.0, f32::max);
+            assert!(worst < 1e-3, "[{m}, {n}]: off by {worst}");
+            assert_eq!(
+                ours,
+                one_thread.install(|| product().into_new()),
+                "[{m}, {n}]"
+            );
+            // Accumulating into the result, split and on one thread: the same bits.
+            let (mut split, mut single) = (ours.clone(), ours.clone());
+            product().run(&mut split, n, true);
+            one_thread.install(|| product().run(&mut single, n, true));
+            assert_eq!(split, single, "[{m}, {n}] accumulated");
+            assert_ne!(split, ours, "[{m}, {n}] accumulated");
         }
     }
 }
