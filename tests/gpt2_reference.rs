@@ -147,7 +147,7 @@ fn bad_prompts_and_settings_are_named_before_anything_runs() {
     // The fixture's context is 64 positions: 60 prompt tokens leave room for 4 new ones.
     let long = vec![464; 60];
     assert_eq!(
-        run(&[long.clone()], &greedy),
+        run(std::slice::from_ref(&long), &greedy),
         "prompt 0 has 60 tokens; with 8 new ones that passes the model's context of 64 \
          (shorten the prompt or lower max_new_tokens)"
     );
