@@ -64,7 +64,7 @@ pub use conv_pool::conv2d_max_pool2;
 pub use dropout::dropout;
 pub use fused::{FusedOps, gelu, layer_norm, softmax};
 pub use grad_norm::{clip_grad_norm, global_grad_norm, scale_grads};
-pub use linear::linear;
+pub use linear::{linear, linear_with_weights};
 pub use loss::{IGNORE_INDEX, cross_entropy};
 pub use penalty::weight_penalty;
 pub use pooling::{last_positions, last_state, masked_max, masked_mean};

@@ -30,11 +30,37 @@ pub fn linear<const D: usize>(layer: &Linear, x: Tensor<D>) -> Tensor<D> {
     if D < 2 {
         return layer.forward(x);
     }
+    linear_with_weights(x, layer.weight.val(), layer.bias.as_ref().map(|b| b.val()))
+}
+
+/// [`linear`] with the weight `[d_in, d_out]` and bias given as tensors: `x · weight + bias` over
+/// the last dimension. A weight that is the transpose of a row-major matrix (a tied output
+/// projection, `embedding.transpose()`) is read in place on the CPU backend, not copied.
+///
+/// ```
+/// use burn::prelude::*;
+/// use tinderbox_ops::linear_with_weights;
+///
+/// let device = Device::default();
+/// let embedding = Tensor::<2>::from_floats([[1.0, 0.0], [0.0, 2.0], [1.0, 1.0]], &device);
+/// let hidden = Tensor::<3>::from_floats([[[3.0, 4.0]]], &device);
+/// let logits = linear_with_weights(hidden, embedding.transpose(), None);
+/// let logits: Vec<f32> = logits.into_data().try_to_vec().unwrap();
+/// assert_eq!(logits, vec![3.0, 8.0, 7.0]);
+/// ```
+pub fn linear_with_weights<const D: usize>(
+    x: Tensor<D>,
+    weight: Tensor<2>,
+    bias: Option<Tensor<1>>,
+) -> Tensor<D> {
+    if D < 2 {
+        let [d_in, d_out] = weight.dims();
+        let y = dense(x.reshape([1, d_in]), weight, bias);
+        return y.reshape([d_out; D]);
+    }
     let mut dims = x.dims();
     let d_in = dims[D - 1];
     let rows = dims[..D - 1].iter().product::<usize>();
-    let weight = layer.weight.val();
-    let bias = layer.bias.as_ref().map(|b| b.val());
     let y = dense(x.reshape([rows, d_in]), weight, bias);
     dims[D - 1] = y.dims()[1];
     y.reshape(dims)

@@ -10,7 +10,7 @@
 use burn::nn::{Embedding, EmbeddingConfig, Linear, LinearConfig};
 use burn::prelude::*;
 use serde::{Deserialize, Serialize};
-use tinderbox_ops::linear;
+use tinderbox_ops::{linear, linear_with_weights};
 
 use super::check_padding;
 use super::kv_cache::KvCache;
@@ -309,16 +309,8 @@ impl Llama {
     pub fn logits(&self, hidden: Tensor<3>) -> Tensor<3> {
         match &self.lm_head {
             Some(head) => linear(head, hidden),
-            None => {
-                // embedding [vocab, h] x hidden^T [h, rows]: the large matrix read as stored,
-                // only the small result transposed.
-                let [b, l, h] = hidden.dims();
-                let embedding = self.embed_tokens.weight.val();
-                embedding
-                    .matmul(hidden.reshape([b * l, h]).transpose())
-                    .transpose()
-                    .reshape([b, l, self.config.vocab_size])
-            }
+            // The embedding [vocab, h] read in place as the projection's [h, vocab].
+            None => linear_with_weights(hidden, self.embed_tokens.weight.val().transpose(), None),
         }
     }
 }

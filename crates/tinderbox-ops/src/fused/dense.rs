@@ -24,6 +24,12 @@ pub(crate) struct Dense {
 impl Dense {
     /// `x · weight + bias`, `[rows, d_out]`.
     pub fn forward(self, x: &[f32], weight: &[f32], bias: &[f32]) -> Vec<f32> {
+        self.forward_strided(x, Strided::rows(weight, self.d_out), bias)
+    }
+
+    /// [`Self::forward`] with the weight read through strides (the transpose of a row-major
+    /// matrix, say: a tied output projection read in place).
+    pub fn forward_strided(self, x: &[f32], weight: Strided, bias: &[f32]) -> Vec<f32> {
         // The callers check the bias's width; a wrong one must not leave elements unwritten.
         let zeros;
         let bias = match bias.get(..self.d_out) {
@@ -56,7 +62,7 @@ impl Dense {
             n: self.d_out,
             k: self.d_in,
             lhs: Strided::rows(x, self.d_in),
-            rhs: Strided::rows(weight, self.d_out),
+            rhs: weight,
             scale: 1.0,
         };
         product.run(&mut out, self.d_out, true);

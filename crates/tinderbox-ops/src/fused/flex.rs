@@ -7,6 +7,7 @@
 
 use super::dense::Dense;
 use super::multi_head_attention::{Heads, Masks};
+use super::product::Strided;
 use super::{FusedOps, kernels};
 use crate::adamw::AdamWStep;
 use burn::backend::Flex;
@@ -22,6 +23,19 @@ fn row_major(x: FlexTensor) -> FlexTensor {
     } else {
         x.to_contiguous()
     }
+}
+
+/// An `f32` matrix laid out as the transpose of a row-major one (strides `[1, rows]`, as
+/// `transpose()` leaves a tied embedding), as a strided view of its storage: read in place
+/// rather than copied.
+fn transposed_matrix(x: &FlexTensor) -> Option<Strided<'_>> {
+    let layout = x.layout();
+    let shape = layout.shape();
+    if x.dtype() != DType::F32 || shape.len() != 2 || layout.strides() != [1, shape[0] as isize] {
+        return None;
+    }
+    let data = x.storage::<f32>().get(layout.start_offset()..)?;
+    Some(Strided::transposed(data, shape[0]))
 }
 
 /// The `f32` elements of a [`row_major`] tensor (empty for another dtype, which the callers
@@ -209,9 +223,15 @@ impl FusedOps for Flex {
         if !is_f32(&[&x, &weight, &bias]) {
             return Flex::linear(x, weight, Some(bias));
         }
-        let (x, weight, bias) = (row_major(x), row_major(weight), row_major(bias));
+        let (x, bias) = (row_major(x), row_major(bias));
         let dense = dense_sizes(&x, &weight);
-        let y = dense.forward(values(&x), values(&weight), values(&bias));
+        let y = match transposed_matrix(&weight) {
+            Some(weight) => dense.forward_strided(values(&x), weight, values(&bias)),
+            None => {
+                let weight = row_major(weight);
+                dense.forward(values(&x), values(&weight), values(&bias))
+            }
+        };
         matrix(y, [dense.rows, dense.d_out])
     }
 
