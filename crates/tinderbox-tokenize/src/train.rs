@@ -49,6 +49,8 @@ impl TrainOptions {
 
 const BERT_SPECIALS: [&str; 5] = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"];
 const ROBERTA_SPECIALS: [&str; 5] = ["<s>", "<pad>", "</s>", "<unk>", "<mask>"];
+/// A causal LM's: RoBERTa's first three, at RoBERTa's ids.
+const CAUSAL_SPECIALS: [&str; 3] = ["<s>", "<pad>", "</s>"];
 
 fn specials(names: &[&str]) -> Vec<AddedToken> {
     names.iter().map(|n| AddedToken::from(*n, true)).collect()
@@ -108,7 +110,7 @@ impl Tokenizer {
         tokenizer
             .train(&mut trainer, texts)
             .map_err(train_err("WordPiece"))?;
-        with_template(tokenizer, "[CLS]", "[SEP]", "WordPiece")
+        with_template(tokenizer, "[CLS]", Some("[SEP]"), "WordPiece")
     }
 
     /// Trains a byte-level BPE tokenizer (GPT-2 and RoBERTa's): no unknown tokens, the special
@@ -137,7 +139,51 @@ impl Tokenizer {
         tokenizer
             .train(&mut trainer, texts)
             .map_err(train_err("BPE"))?;
-        with_template(tokenizer, "<s>", "</s>", "BPE")
+        with_template(tokenizer, "<s>", Some("</s>"), "BPE")
+    }
+
+    /// Trains a byte-level BPE tokenizer for a causal language model (GPT-2's pipeline: no
+    /// unknown tokens, case kept unless `options.lowercase`): the special tokens `<s>`=0
+    /// (start of text), `<pad>`=1 and `</s>`=2 (end of text), and `<s> text` with special
+    /// tokens on, so that a prompt starts as the training sequences do and is not closed.
+    ///
+    /// ```
+    /// use tinderbox_tokenize::{TextTokenizer, Tokenizer, TrainOptions};
+    ///
+    /// let text = ["the whale swam and the ship sailed", "the ship and the whale"];
+    /// let mut options = TrainOptions::new(300);
+    /// options.lowercase = false;
+    /// let tokenizer = Tokenizer::train_causal_bpe(text.iter(), &options).unwrap();
+    /// let ids = tokenizer.encode("The whale 🐋", true).unwrap();
+    /// assert_eq!(ids[0], 0); // <s>, and no </s> at the end
+    /// assert_ne!(*ids.last().unwrap(), 2);
+    /// assert_eq!(tokenizer.decode(&ids, true).unwrap(), " The whale 🐋");
+    /// ```
+    pub fn train_causal_bpe<I, S>(texts: I, options: &TrainOptions) -> Result<Self>
+    where
+        I: Iterator<Item = S> + Send,
+        S: AsRef<str> + Send,
+    {
+        check(options, "BPE", CAUSAL_SPECIALS.len())?;
+        let mut tokenizer = tokenizers::Tokenizer::new(BPE::default());
+        if options.lowercase {
+            tokenizer.with_normalizer(Some(Lowercase));
+        }
+        tokenizer
+            .with_pre_tokenizer(Some(ByteLevel::new(true, true, true)))
+            .with_decoder(Some(ByteLevelDecoder::default()));
+        let mut trainer: TrainerWrapper = BpeTrainer::builder()
+            .vocab_size(options.vocab_size)
+            .min_frequency(options.min_frequency)
+            .special_tokens(specials(&CAUSAL_SPECIALS))
+            .initial_alphabet(ByteLevel::alphabet().into_iter().collect())
+            .show_progress(options.show_progress)
+            .build()
+            .into();
+        tokenizer
+            .train(&mut trainer, texts)
+            .map_err(train_err("BPE"))?;
+        with_template(tokenizer, "<s>", None, "BPE")
     }
 
     /// Trains a word-level tokenizer: BERT's normaliser and pre-tokeniser (words and
@@ -183,7 +229,7 @@ impl Tokenizer {
 fn with_template(
     mut tokenizer: tokenizers::Tokenizer,
     first: &str,
-    last: &str,
+    last: Option<&str>,
     kind: &'static str,
 ) -> Result<Tokenizer> {
     let id = |t: &str| {
@@ -194,15 +240,25 @@ fn with_template(
                 reason: format!("{t} is missing from the trained vocabulary"),
             })
     };
-    let (first_id, last_id) = (id(first)?, id(last)?);
+    let mut special_tokens = vec![(first.to_string(), id(first)?)];
+    let (single, pair) = match last {
+        Some(last) => {
+            special_tokens.push((last.to_string(), id(last)?));
+            (
+                format!("{first} $A {last}"),
+                format!("{first} $A {last} $B:1 {last}:1"),
+            )
+        }
+        None => (format!("{first} $A"), format!("{first} $A $B:1")),
+    };
     let template = TemplateProcessing::builder()
-        .try_single(format!("{first} $A {last}"))
-        .and_then(|b| b.try_pair(format!("{first} $A {last} $B:1 {last}:1")))
+        .try_single(single)
+        .and_then(|b| b.try_pair(pair))
         .map_err(|e| TokenizeError::Train {
             kind,
             reason: e.to_string(),
         })?
-        .special_tokens(vec![(first, first_id), (last, last_id)])
+        .special_tokens(special_tokens)
         .build()
         .map_err(|e| TokenizeError::Train {
             kind,

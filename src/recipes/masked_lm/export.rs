@@ -5,8 +5,6 @@
 use std::collections::HashMap;
 use std::path::Path;
 
-use burn::prelude::*;
-use safetensors::{Dtype, View};
 use tinderbox_data::mlm::{HELDOUT_SEQUENCES, MlmBatch, TRAIN_SEQUENCES};
 use tinderbox_ops::IGNORE_INDEX;
 use tinderbox_tokenize::TextTokenizer;
@@ -15,6 +13,7 @@ use tinderbox_train::{Checkpoints, RunDir, StepState};
 use super::{SPLIT_FILE, TOKENIZER_FILE, corpus_prep, load_run_config, run_batches};
 use crate::Error;
 use crate::backend::default_device;
+use crate::recipes::batch_export::{self, Int64, read};
 
 /// Writes the first `steps` training batches of the run in `dir` (one per optimizer step, no
 /// accumulation) and its held-out batches to `file` as safetensors: `{train,heldout}_input_ids`,
@@ -73,37 +72,7 @@ pub fn export_batches(dir: &Path, steps: usize, file: &Path) -> Result<(), Error
             data.tokenizer.vocab_size().to_string(),
         ),
     ]);
-    let bytes = safetensors::serialize(tensors, Some(metadata))
-        .map_err(|e| Error::Invalid(format!("writing {}: {e}", file.display())))?;
-    tinderbox_train::write_atomic(file, &bytes)?;
-    Ok(())
-}
-
-/// An int64 tensor `[sequences, max_len]` for safetensors.
-struct Int64 {
-    data: Vec<i64>,
-    shape: [usize; 2],
-}
-
-impl View for Int64 {
-    fn dtype(&self) -> Dtype {
-        Dtype::I64
-    }
-    fn shape(&self) -> &[usize] {
-        &self.shape
-    }
-    fn data(&self) -> std::borrow::Cow<'_, [u8]> {
-        self.data.iter().flat_map(|v| v.to_le_bytes()).collect()
-    }
-    fn data_len(&self) -> usize {
-        self.data.len() * 8
-    }
-}
-
-fn read<T: burn::tensor::Element>(data: TensorData) -> Result<Vec<T>, Error> {
-    data.convert::<T>()
-        .try_to_vec::<T>()
-        .map_err(|e| Error::Invalid(format!("reading a batch: {e:?}")))
+    batch_export::write(file, tensors, metadata)
 }
 
 /// The batches as dense input ids, attention mask and labels, each padded to `max_len`.

@@ -16,7 +16,7 @@ use burn::prelude::*;
 use serde::{Deserialize, Serialize};
 use tinderbox_data::fetch::Cache;
 use tinderbox_data::mlm::{
-    MlmBatch, MlmCollator, MlmMasker, MlmMaskingConfig, MlmStream, fixed_mlm_batches, word_pieces,
+    MlmBatch, MlmCollator, MlmMasker, MlmMaskingConfig, MlmStream, fixed_batches, word_pieces,
 };
 use tinderbox_heads::fill_mask::{fill_heldout, fill_mask};
 use tinderbox_heads::{FillMaskError, MaskedLm};
@@ -248,7 +248,7 @@ fn run_batches(
         config.train.batch_size,
         config.train.seed,
     )?;
-    let heldout = fixed_mlm_batches(
+    let heldout = fixed_batches(
         &data.heldout,
         &heldout_collator,
         config.train.batch_size,

@@ -20,9 +20,9 @@ pub use corpus::{BROWN, Corpus, Document, MOBY_DICK, NLP_CORPUS, SOTU, strip_bro
 pub use masking::{MaskedSequence, MlmMasker, MlmMaskingConfig};
 #[cfg(feature = "fetch")]
 pub use pack_corpora::{
-    HELDOUT_SEQUENCES, HeldOutSplit, PackedCorpus, TRAIN_SEQUENCES, pack_corpora,
+    Framing, HELDOUT_SEQUENCES, HeldOutSplit, PackedCorpus, TRAIN_SEQUENCES, pack_corpora,
 };
 pub use sequence_file::{SequenceFile, SequenceFileWriter};
 pub use sequence_packer::SequencePacker;
 pub use split::is_held_out;
-pub use stream::{MlmStream, fixed_mlm_batches};
+pub use stream::{Collate, MlmStream, SequenceStream, fixed_batches};

@@ -28,6 +28,17 @@ pub struct HeldOutSplit {
     pub seed: u64,
 }
 
+/// How [`pack_corpora`] frames its sequences.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Framing {
+    /// `[CLS] ... [SEP]` (or `<s> ... </s>`) around every sequence, as BERT pre-trains.
+    Mlm,
+    /// `<s>` at the start of every sequence and `</s>` after each document's last token, as a
+    /// causal language model trains (see [`SequencePacker::causal`]).
+    Causal,
+}
+
 /// What [`pack_corpora`] wrote.
 #[derive(Clone, Debug)]
 pub struct PackedCorpus {
@@ -43,9 +54,9 @@ pub struct PackedCorpus {
     pub train_tokens: u64,
 }
 
-/// Tokenizes `corpora` with `tokenizer` (which needs `[CLS]` and `[SEP]`), packs each document
-/// into sequences of at most `max_len` ids and writes them to `dir/train.seq` and
-/// `dir/heldout.seq`, documents held out by `split`.
+/// Tokenizes `corpora` with `tokenizer` (which needs `[CLS]` and `[SEP]`, or `<s>` and `</s>`),
+/// packs each document into sequences of at most `max_len` ids framed as `framing` says and
+/// writes them to `dir/train.seq` and `dir/heldout.seq`, documents held out by `split`.
 ///
 /// Errors on a corpus whose documents all land on one side (too few documents for the held-out
 /// fraction), a corpus without a single token, and the corpora's own errors.
@@ -55,6 +66,7 @@ pub fn pack_corpora(
     tokenizer: &dyn TextTokenizer,
     max_len: usize,
     split: &HeldOutSplit,
+    framing: Framing,
     dir: &Path,
 ) -> Result<PackedCorpus, DataError> {
     let special = tokenizer.special_tokens();
@@ -64,7 +76,10 @@ pub fn pack_corpora(
                 .into(),
         });
     };
-    let mut packer = SequencePacker::new(max_len, cls.id, sep.id)?;
+    let mut packer = match framing {
+        Framing::Mlm => SequencePacker::new(max_len, cls.id, sep.id)?,
+        Framing::Causal => SequencePacker::causal(max_len, cls.id, sep.id)?,
+    };
     let mut train = SequenceFileWriter::create(dir.join(TRAIN_SEQUENCES), max_len)?;
     let mut heldout = SequenceFileWriter::create(dir.join(HELDOUT_SEQUENCES), max_len)?;
     let mut train_documents = 0;
@@ -164,6 +179,7 @@ mod tests {
             &tokenizer,
             16,
             &split,
+            Framing::Mlm,
             out.path(),
         )
         .unwrap();
@@ -192,6 +208,39 @@ mod tests {
     }
 
     #[test]
+    fn causal_framing_starts_each_sequence_and_ends_each_document() {
+        let corpus = folder(40);
+        let out = tempfile::tempdir().unwrap();
+        let cache = Cache::new(out.path().join("cache")).unwrap();
+        let split = HeldOutSplit {
+            fraction: 0.2,
+            seed: 1,
+        };
+        let texts = ["document says sentence about whales and ships 0 1 2 3 4 5 6 7 8 9 ."];
+        let tokenizer = Tokenizer::train_causal_bpe(texts.iter(), &TrainOptions::new(300)).unwrap();
+        let packed = pack_corpora(
+            &[Corpus::Path(corpus.path().into())],
+            &cache,
+            &tokenizer,
+            16,
+            &split,
+            Framing::Causal,
+            out.path(),
+        )
+        .unwrap();
+        let (bos, eos) = (0, 2);
+        let mut ends = 0;
+        for i in 0..packed.train.len() {
+            let s = packed.train.get(i).unwrap();
+            assert!(s.len() <= 16 && s[0] == bos, "{s:?}");
+            assert!(!s[1..s.len() - 1].contains(&eos), "{s:?}");
+            ends += usize::from(s[s.len() - 1] == eos);
+        }
+        // One end token per training document, none elsewhere.
+        assert_eq!(ends, packed.train_documents);
+    }
+
+    #[test]
     fn a_corpus_too_small_to_split_is_an_error() {
         let corpus = folder(1);
         let out = tempfile::tempdir().unwrap();
@@ -206,6 +255,7 @@ mod tests {
             &tokenizer(),
             16,
             &split,
+            Framing::Mlm,
             out.path(),
         )
         .unwrap_err()

@@ -21,9 +21,16 @@ use crate::DataError;
 /// ```
 #[derive(Clone, Debug)]
 pub struct SequencePacker {
+    /// Document tokens per sequence.
     capacity: usize,
-    cls_id: u32,
-    sep_id: u32,
+    /// Starts every sequence (`[CLS]`, or a causal model's `<s>`).
+    open: u32,
+    /// Ends every sequence (`[SEP]`); `None` for a causal model.
+    close: Option<u32>,
+    /// Follows a document's last token (a causal model's `</s>`).
+    end_of_document: Option<u32>,
+    /// Whether the current document has given a token yet.
+    in_document: bool,
     filling: Vec<u32>,
 }
 
@@ -40,9 +47,42 @@ impl SequencePacker {
         }
         Ok(Self {
             capacity: max_len - 2,
-            cls_id,
-            sep_id,
+            open: cls_id,
+            close: Some(sep_id),
+            end_of_document: None,
+            in_document: false,
             filling: Vec::with_capacity(max_len - 2),
+        })
+    }
+
+    /// A packer for a causal language model: every sequence starts with `bos_id` (so a prompt,
+    /// which the tokenizer starts with it, begins as the training text did), and `eos_id`
+    /// follows each document's last token, so that the model learns where a text ends; a
+    /// sequence cut inside a document has no end token. Errors when `max_len` is below 2.
+    ///
+    /// ```
+    /// use tinderbox_data::mlm::SequencePacker;
+    ///
+    /// let mut packer = SequencePacker::causal(4, 0, 2).unwrap();
+    /// let mut sequences = packer.push(&[10, 11, 12, 13]);
+    /// sequences.extend(packer.finish_document());
+    /// assert_eq!(sequences, vec![vec![0, 10, 11, 12], vec![0, 13, 2]]);
+    /// ```
+    pub fn causal(max_len: usize, bos_id: u32, eos_id: u32) -> Result<Self, DataError> {
+        if max_len < 2 {
+            return Err(DataError::Mlm {
+                reason: format!(
+                    "a sequence length of {max_len} leaves no room after the start token (needs 2 or more)"
+                ),
+            });
+        }
+        Ok(Self {
+            capacity: max_len - 1,
+            open: bos_id,
+            close: None,
+            end_of_document: Some(eos_id),
+            in_document: false,
+            filling: Vec::with_capacity(max_len - 1),
         })
     }
 
@@ -51,6 +91,7 @@ impl SequencePacker {
     pub fn push(&mut self, tokens: &[u32]) -> Vec<Vec<u32>> {
         let mut done = Vec::new();
         let mut rest = tokens;
+        self.in_document |= !tokens.is_empty();
         while !rest.is_empty() {
             let room = self.capacity - self.filling.len();
             let (now, later) = rest.split_at(room.min(rest.len()));
@@ -63,17 +104,27 @@ impl SequencePacker {
         done
     }
 
-    /// Ends the current document: returns its last, shorter sequence if any tokens are left, so
-    /// that no sequence mixes two documents.
+    /// Ends the current document: returns its last, shorter sequence if any tokens are left
+    /// (with the end-of-document token, for a causal packer), so that no sequence mixes two
+    /// documents.
     pub fn finish_document(&mut self) -> Option<Vec<u32>> {
+        let had_text = std::mem::take(&mut self.in_document);
+        if let (Some(end), true) = (self.end_of_document, had_text) {
+            // One token completes at most one sequence and leaves nothing behind when it does.
+            let completed = self.push(&[end]).pop();
+            self.in_document = false;
+            if completed.is_some() {
+                return completed;
+            }
+        }
         (!self.filling.is_empty()).then(|| self.wrap())
     }
 
     fn wrap(&mut self) -> Vec<u32> {
         let mut sequence = Vec::with_capacity(self.capacity + 2);
-        sequence.push(self.cls_id);
+        sequence.push(self.open);
         sequence.append(&mut self.filling);
-        sequence.push(self.sep_id);
+        sequence.extend(self.close);
         sequence
     }
 }
@@ -135,6 +186,36 @@ mod tests {
             packed[2],
             vec![vec![CLS, 4, 5, 6, SEP], vec![CLS, 7, 8, 9, SEP]]
         );
+    }
+
+    #[test]
+    fn causal_sequences_start_every_window_and_end_only_documents() {
+        const BOS: u32 = 0;
+        const EOS: u32 = 2;
+        let mut packer = SequencePacker::causal(4, BOS, EOS).unwrap();
+        let mut document = |sentences: &[&[u32]]| {
+            let mut out = Vec::new();
+            for sentence in sentences {
+                out.extend(packer.push(sentence));
+            }
+            out.extend(packer.finish_document());
+            out
+        };
+        // Three tokens fill a sequence; the end token spills into a sequence of its own.
+        assert_eq!(
+            document(&[&[10, 11], &[12]]),
+            vec![vec![BOS, 10, 11, 12], vec![BOS, EOS]]
+        );
+        assert_eq!(document(&[&[20, 21]]), vec![vec![BOS, 20, 21, EOS]]);
+        assert!(document(&[&[], &[]]).is_empty(), "no text, no end token");
+        assert_eq!(
+            document(&[&[30, 31, 32, 33, 34]]),
+            vec![vec![BOS, 30, 31, 32], vec![BOS, 33, 34, EOS]]
+        );
+        for max_len in [0, 1] {
+            let e = SequencePacker::causal(max_len, BOS, EOS).unwrap_err();
+            assert!(e.to_string().contains("needs 2 or more"), "{e}");
+        }
     }
 
     #[test]

@@ -1,6 +1,7 @@
-//! Masked-LM batches drawn from a [`SequenceFile`]: a shuffled pass after pass, each batch a pure
-//! function of its number (which sequences, which masks), so a resumed run sees what an
-//! uninterrupted one would have; and a fixed set of masked held-out batches for evaluation.
+//! Pre-training batches drawn from a [`SequenceFile`]: a shuffled pass after pass, each batch a
+//! pure function of its number (which sequences, which masks), so a resumed run sees what an
+//! uninterrupted one would have; and a fixed set of held-out batches for evaluation. What a batch
+//! is (masked-LM, causal-LM) is its [`Collate`]'s business.
 
 use burn::prelude::*;
 use rand::SeedableRng;
@@ -21,7 +22,38 @@ const SHUFFLE: u64 = 1;
 const MASKS: u64 = 2;
 const EVAL_MASKS: u64 = 3;
 
-/// An endless stream of masked batches over the training sequences.
+/// Turns sequences into a batch of one kind: [`MlmCollator`] masks them, the causal-LM collator
+/// pads them.
+pub trait Collate {
+    /// The batch.
+    type Batch;
+
+    /// The batch of `sequences`; `rng` draws whatever the batch randomises (BERT's masks).
+    fn collate(
+        &self,
+        sequences: &[Vec<u32>],
+        rng: &mut StdRng,
+        device: &Device,
+    ) -> Result<Self::Batch, DataError>;
+}
+
+impl Collate for MlmCollator {
+    type Batch = MlmBatch;
+
+    fn collate(
+        &self,
+        sequences: &[Vec<u32>],
+        rng: &mut StdRng,
+        device: &Device,
+    ) -> Result<MlmBatch, DataError> {
+        MlmCollator::collate(self, sequences, rng, device)
+    }
+}
+
+/// The stream of masked-LM batches.
+pub type MlmStream = SequenceStream<MlmCollator>;
+
+/// An endless stream of batches over the training sequences.
 ///
 /// ```
 /// use burn::prelude::*;
@@ -40,20 +72,20 @@ const EVAL_MASKS: u64 = 3;
 /// assert_eq!(a.input_ids.to_data(), b.input_ids.to_data());
 /// ```
 #[derive(Clone, Debug)]
-pub struct MlmStream {
+pub struct SequenceStream<C> {
     sequences: SequenceFile,
-    collator: MlmCollator,
+    collator: C,
     batch_size: usize,
     seed: u64,
     /// The order of the pass last used: (pass, permutation).
     order: Option<(usize, Vec<u32>)>,
 }
 
-impl MlmStream {
+impl<C: Collate> SequenceStream<C> {
     /// Batches of `batch_size` sequences of `sequences`, shuffled and masked from `seed`.
     pub fn new(
         sequences: SequenceFile,
-        collator: MlmCollator,
+        collator: C,
         batch_size: usize,
         seed: u64,
     ) -> Result<Self, DataError> {
@@ -82,7 +114,7 @@ impl MlmStream {
 
     /// Batch `n`: sequences `n * batch_size ..` of the endless concatenation of shuffled passes,
     /// masked with a generator seeded by `n`.
-    pub fn batch(&mut self, n: usize, device: &Device) -> Result<MlmBatch, DataError> {
+    pub fn batch(&mut self, n: usize, device: &Device) -> Result<C::Batch, DataError> {
         let count = self.sequences.len();
         let mut batch = Vec::with_capacity(self.batch_size);
         for k in n * self.batch_size..(n + 1) * self.batch_size {
@@ -104,14 +136,14 @@ impl MlmStream {
 
 /// The evaluation batches: the first `limit` sequences of `sequences` in order, masked once
 /// with `seed`, so that every evaluation of a run scores the same masks.
-pub fn fixed_mlm_batches(
+pub fn fixed_batches<C: Collate>(
     sequences: &SequenceFile,
-    collator: &MlmCollator,
+    collator: &C,
     batch_size: usize,
     limit: usize,
     seed: u64,
     device: &Device,
-) -> Result<Vec<MlmBatch>, DataError> {
+) -> Result<Vec<C::Batch>, DataError> {
     let take = sequences.len().min(limit);
     if take == 0 || batch_size == 0 {
         return Err(DataError::Mlm {
@@ -196,15 +228,15 @@ mod tests {
             MlmMasker::new(MlmMaskingConfig::default(), 200, 3, &[0, 1, 2]).unwrap(),
             0,
         );
-        let a = fixed_mlm_batches(&f, &masked, 4, 7, 1, &device).unwrap();
-        let b = fixed_mlm_batches(&f, &masked, 4, 7, 1, &device).unwrap();
+        let a = fixed_batches(&f, &masked, 4, 7, 1, &device).unwrap();
+        let b = fixed_batches(&f, &masked, 4, 7, 1, &device).unwrap();
         assert_eq!(a.len(), 2);
         assert_eq!(a[1].input_ids.dims(), [3, 4]);
         for (x, y) in a.iter().zip(&b) {
             assert_eq!(x.input_ids.to_data(), y.input_ids.to_data());
             assert_eq!(x.masked_labels.to_data(), y.masked_labels.to_data());
         }
-        assert!(fixed_mlm_batches(&f, &masked, 0, 7, 1, &device).is_err());
+        assert!(fixed_batches(&f, &masked, 0, 7, 1, &device).is_err());
         assert!(MlmStream::new(f, masked, 0, 1).is_err());
     }
 }

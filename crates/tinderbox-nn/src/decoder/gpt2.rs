@@ -7,13 +7,16 @@
 //! logits within 1e-4 and greedy ids identical on random-weight checkpoints in both key layouts
 //! (`tests/gpt2_reference.rs`).
 
-use burn::nn::{Embedding, EmbeddingConfig, Initializer, Linear, LinearConfig};
+use burn::nn::{
+    Dropout, DropoutConfig, Embedding, EmbeddingConfig, Initializer, Linear, LinearConfig,
+};
 use burn::prelude::*;
 use serde::{Deserialize, Serialize};
-use tinderbox_ops::linear;
+use tinderbox_ops::{linear, linear_with_weights, multi_head_attention};
 
 use super::check_padding;
 use super::kv_cache::KvCache;
+use crate::dropout::apply_dropout;
 use crate::error::{ModelError, Result};
 use crate::transformer::{HiddenAct, LayerNorm, LayerNormConfig};
 
@@ -172,6 +175,7 @@ impl Gpt2Config {
                 })
                 .collect(),
             ln_f: norm(),
+            dropout: DropoutConfig::new(self.resid_pdrop).init(),
             config: self.clone(),
         })
     }
@@ -223,6 +227,9 @@ pub struct Gpt2 {
     pub h: Vec<Gpt2Block>,
     /// `transformer.ln_f`.
     pub ln_f: LayerNorm,
+    /// `resid_pdrop` on the embeddings, the attention probabilities and each block's two
+    /// outputs, while training ([`Gpt2::forward_sequence`] only; generation never drops).
+    pub dropout: Dropout,
     #[module(skip)]
     config: Gpt2Config,
 }
@@ -307,14 +314,147 @@ impl Gpt2 {
         Ok(self.ln_f.forward(x))
     }
 
+    /// The hidden states after `ln_f` of whole sequences `ids [B, L]` without a cache: the
+    /// training pass (differentiable; causal attention, dropout while training on an autodiff
+    /// device). `mask_pad [B, L]` marks right padding, which no real position attends to anyway,
+    /// so it only keeps the padded rows finite. Fails when `L` exceeds `n_positions`.
+    ///
+    /// Equals [`forward_hidden`](Self::forward_hidden) from an empty cache.
+    pub fn forward_sequence(
+        &self,
+        ids: Tensor<2, Int>,
+        mask_pad: Option<Tensor<2, Bool>>,
+    ) -> Result<Tensor<3>> {
+        let [b, l] = ids.dims();
+        if l > self.config.n_positions {
+            return Err(ModelError::config(
+                "n_positions",
+                format!(
+                    "{l} tokens are more than the model's {} positions",
+                    self.config.n_positions
+                ),
+            ));
+        }
+        let device = ids.device();
+        let positions = Tensor::<1, Int>::arange(0..l as i64, &device)
+            .unsqueeze::<2>()
+            .repeat_dim(0, b);
+        let attention_dropout = if self.dropout.training.is_enabled() && device.is_autodiff() {
+            self.dropout.prob
+        } else {
+            0.0
+        };
+        let mut x = apply_dropout(
+            &self.dropout,
+            self.wte.forward(ids) + self.wpe.forward(positions),
+        );
+        let width = self.config.n_embd;
+        for block in &self.h {
+            let qkv = linear(&block.attn.c_attn, block.ln_1.forward(x.clone()));
+            let part = |i: usize| qkv.clone().slice([0..b, 0..l, i * width..(i + 1) * width]);
+            let context = multi_head_attention(
+                part(0),
+                part(1),
+                part(2),
+                block.attn.heads,
+                mask_pad.clone(),
+                true,
+                attention_dropout,
+            );
+            let attended = linear(&block.attn.c_proj, context);
+            x = x + apply_dropout(&self.dropout, attended);
+            let inner = block
+                .mlp
+                .act
+                .forward(linear(&block.mlp.c_fc, block.ln_2.forward(x.clone())));
+            x = x + apply_dropout(&self.dropout, linear(&block.mlp.c_proj, inner));
+        }
+        Ok(self.ln_f.forward(x))
+    }
+
     /// Next-token logits `[B, L, vocab]` from hidden states (the projection is `wte`).
     pub fn logits(&self, hidden: Tensor<3>) -> Tensor<3> {
-        let [b, l, h] = hidden.dims();
-        self.wte
-            .weight
-            .val()
-            .matmul(hidden.reshape([b * l, h]).transpose())
-            .transpose()
-            .reshape([b, l, self.config.vocab_size])
+        // `wte [vocab, h]` read in place as the projection's [h, vocab].
+        linear_with_weights(hidden, self.wte.weight.val().transpose(), None)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn tiny(dropout: f64, device: &Device) -> Gpt2 {
+        let mut config = Gpt2Config::new(40, 12, 16, 2, 4);
+        config.resid_pdrop = dropout;
+        config.initializer_range = 0.2;
+        config.init(device).unwrap()
+    }
+
+    fn ids(device: &Device) -> Tensor<2, Int> {
+        Tensor::from_data([[0, 5, 9, 13, 2, 7], [0, 33, 21, 8, 1, 1]], device)
+    }
+
+    #[test]
+    fn the_training_pass_equals_the_cached_pass_from_an_empty_cache() {
+        let device = Device::default();
+        let model = tiny(0.0, &device);
+        let whole = model.forward_sequence(ids(&device), None).unwrap();
+        let mut cache = model.new_cache(2, 12);
+        let padding = vec![vec![false; 6]; 2];
+        let cached = model
+            .forward_hidden(ids(&device), &padding, &mut cache)
+            .unwrap();
+        let diff: f32 = (whole - cached).abs().max().into_scalar();
+        assert!(diff < 1e-5, "{diff}");
+    }
+
+    #[test]
+    fn right_padding_leaves_the_real_positions_unchanged() {
+        let device = Device::default();
+        let model = tiny(0.0, &device);
+        let pad = Tensor::<2, Bool>::from_data(
+            [[false; 6], [false, false, false, false, true, true]],
+            &device,
+        );
+        let padded = model.forward_sequence(ids(&device), Some(pad)).unwrap();
+        let alone = model
+            .forward_sequence(ids(&device).slice([1..2, 0..4]), None)
+            .unwrap();
+        let diff: f32 = (padded.slice([1..2, 0..4, 0..16]) - alone)
+            .abs()
+            .max()
+            .into_scalar();
+        assert!(diff < 1e-5, "{diff}");
+    }
+
+    #[test]
+    fn the_training_pass_differentiates_and_drops_only_while_training() {
+        let device = Device::default().autodiff();
+        let model = tiny(0.5, &device);
+        let a = model.forward_sequence(ids(&device), None).unwrap();
+        let b = model.forward_sequence(ids(&device), None).unwrap();
+        let differ: f32 = (a.clone() - b).abs().max().into_scalar();
+        assert!(differ > 0.0, "dropout on: two passes differ");
+        let grads = model.logits(a).sum().backward();
+        let grad = model.wte.weight.grad(&grads).unwrap();
+        assert!(grad.abs().sum().into_scalar::<f32>() > 0.0);
+        // Off autodiff (generation, evaluation) nothing is dropped.
+        let plain = tiny(0.5, &Device::default());
+        let x = plain
+            .forward_sequence(ids(&Device::default()), None)
+            .unwrap();
+        let y = plain
+            .forward_sequence(ids(&Device::default()), None)
+            .unwrap();
+        assert_eq!(x.into_data(), y.into_data());
+    }
+
+    #[test]
+    fn more_tokens_than_positions_is_an_error() {
+        let device = Device::default();
+        let model = tiny(0.0, &device);
+        let long = Tensor::<2, Int>::zeros([1, 13], &device);
+        let e = model.forward_sequence(long, None).unwrap_err();
+        assert!(e.to_string().contains("13 tokens"), "{e}");
     }
 }

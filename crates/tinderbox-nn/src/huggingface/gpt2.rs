@@ -202,6 +202,9 @@ pub fn save_gpt2(model: &Gpt2, dir: impl AsRef<Path>) -> Result<()> {
     })?;
     config["architectures"] = serde_json::json!(["GPT2LMHeadModel"]);
     config["tie_word_embeddings"] = serde_json::json!(true);
+    // One dropout rate stands for GPT-2's three (its defaults are all 0.1).
+    config["embd_pdrop"] = serde_json::json!(model.config().resid_pdrop);
+    config["attn_pdrop"] = serde_json::json!(model.config().resid_pdrop);
     let config = serde_json::to_vec_pretty(&config).map_err(|e| ModelError::Json {
         path: dir.join(CONFIG_FILE),
         source: e,
