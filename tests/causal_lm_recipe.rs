@@ -105,6 +105,7 @@ fn a_tiny_gpt_learns_pauses_resumes_and_generates_from_its_folder() {
         "model/config.json",
         "model/model.safetensors",
         "model/tokenizer.json",
+        "model/tokenizer_config.json",
     ] {
         assert!(whole.join(file).is_file(), "{file} missing");
     }

@@ -39,6 +39,9 @@ const CASES: &[Case] = &[
     Case { example: "mlm", args: &["--lr=-1"], code: 2, says: &["--lr"] },
     Case { example: "mlm", args: &["--max-minutes", "0"], code: 2, says: &["--max-minutes"] },
     Case { example: "mlm", args: &["--model", "gpt"], code: 2, says: &["--model", "gpt"] },
+    Case { example: "causal_lm", args: &["--max-len", "1"], code: 2, says: &["--max-len", "1 is not in 2.."] },
+    Case { example: "causal_lm", args: &["--vocab-size", "3"], code: 2, says: &["--vocab-size"] },
+    Case { example: "causal_lm", args: &["--export-batches", MISSING, "x.safetensors"], code: 2, says: &["--max-steps"] },
     Case { example: "sentence_embeddings", args: &["--corpus", "x.txt"], code: 2, says: &["--query"] },
     Case { example: "generate", args: &["--interactive", "--prompt", "hi"], code: 2, says: &["--interactive", "--prompt"] },
     // Settings out of range, refused before a model loads.
@@ -46,6 +49,8 @@ const CASES: &[Case] = &[
     Case { example: "generate", args: &["--temperature", "-1"], code: 1, says: &["temperature = -1"] },
     Case { example: "generate", args: &["--num-beams", "0"], code: 1, says: &["num_beams = 0"] },
     Case { example: "generate", args: &["--prompt", ""], code: 1, says: &["prompt 0 is empty"] },
+    Case { example: "causal_lm", args: &["--positions", "64", "--out", OUT], code: 1, says: &["--max-len 128 exceeds the model's 64 positions"] },
+    Case { example: "causal_lm", args: &["--hidden", "102", "--out", OUT], code: 1, says: &["n_head", "102"] },
     // Paths that do not exist, found by the program.
     Case { example: "mnist", args: &["--data-dir", MISSING], code: 1, says: &["error:", MISSING] },
     Case { example: "mnist", args: &["--resume", MISSING], code: 1, says: &["error:", MISSING] },
@@ -57,6 +62,9 @@ const CASES: &[Case] = &[
     Case { example: "mlm", args: &["--corpus", MISSING, "--out", OUT], code: 1, says: &["error:", MISSING] },
     Case { example: "mlm", args: &["--fill", "no mask here", "--init", MISSING], code: 1, says: &["error:", MISSING] },
     Case { example: "mlm", args: &["--resume", MISSING], code: 1, says: &["error:", MISSING] },
+    Case { example: "causal_lm", args: &["--corpus", MISSING, "--out", OUT], code: 1, says: &["error:", MISSING] },
+    Case { example: "causal_lm", args: &["--resume", MISSING], code: 1, says: &["error:", MISSING] },
+    Case { example: "causal_lm", args: &["--max-steps", "5", "--export-batches", MISSING, "x.safetensors"], code: 1, says: &["error:", MISSING] },
     Case { example: "sentence_embeddings", args: &["--input", MISSING], code: 1, says: &["error:", MISSING] },
     Case { example: "sentence_embeddings", args: &["--model", MISSING, "a", "b"], code: 1, says: &["error:", MISSING] },
     Case { example: "generate", args: &["--model", MISSING], code: 1, says: &["error:", MISSING, "config.json"] },

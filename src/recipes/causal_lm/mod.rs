@@ -167,6 +167,7 @@ pub fn pretrain(
     let folder = run.file(MODEL_FOLDER);
     save_gpt2(&trained.transformer, &folder)?;
     data.tokenizer.save(folder.join(TOKENIZER_FILE))?;
+    write_tokenizer_config(&folder, &data.tokenizer, config.model.n_positions)?;
     let samples = heldout_samples(&trained, &data)?;
     let last = state.history.last();
     let heldout_loss = last.and_then(|m| m.eval_loss).unwrap_or(f64::NAN);
@@ -190,6 +191,29 @@ pub fn pretrain(
     };
     run.write_json("summary.json", &summary)?;
     Ok(summary)
+}
+
+/// `tokenizer_config.json` for `transformers`: without it `AutoTokenizer` builds GPT-2's own
+/// tokenizer class from `tokenizer.json`, which drops the prefix space and the `<s>` that every
+/// training sequence starts with, and prompts encode differently from ours. Named as the fast
+/// tokenizer, `tokenizer.json` is read as it is.
+fn write_tokenizer_config(
+    folder: &Path,
+    tokenizer: &Tokenizer,
+    positions: usize,
+) -> Result<(), Error> {
+    let specials = tokenizer.special_tokens();
+    let name = |token: Option<tinderbox_tokenize::SpecialToken>| token.map(|t| t.token);
+    let config = serde_json::json!({
+        "tokenizer_class": "PreTrainedTokenizerFast",
+        "bos_token": name(specials.cls),
+        "eos_token": name(specials.sep),
+        "pad_token": name(specials.pad),
+        "model_max_length": positions,
+    });
+    let bytes = serde_json::to_vec_pretty(&config).map_err(|e| Error::Invalid(e.to_string()))?;
+    tinderbox_io::write_atomic(&folder.join("tokenizer_config.json"), &bytes)?;
+    Ok(())
 }
 
 /// The run's starting weights: GPT-2's initialiser drawn from the run's seed, so that
