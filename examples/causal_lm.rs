@@ -47,7 +47,7 @@ struct Args {
 }
 
 fn run(args: Args) -> Result<(), tinderbox::Error> {
-    if let (Some(paths), Some(steps)) = (&args.export_batches, args.causal.max_steps) {
+    if let (Some(paths), Some(steps)) = (&args.export_batches, args.causal.budget.max_steps) {
         let (dir, file) = (&paths[0], &paths[1]);
         recipe::export_batches(dir, steps as usize, file)?;
         println!(

@@ -60,7 +60,7 @@ struct Args {
 
 fn run(args: Args) -> Result<(), tinderbox::Error> {
     if let Some(dir) = &args.init {
-        if let (Some(file), Some(steps)) = (&args.export_batches, args.mlm.max_steps) {
+        if let (Some(file), Some(steps)) = (&args.export_batches, args.mlm.budget.max_steps) {
             recipe::export_batches(dir, steps as usize, file)?;
             println!(
                 "wrote {steps} training batches and the held-out batches to {}",

@@ -16,36 +16,9 @@ use tinderbox::recipes::causal_lm::{
 use tinderbox::recipes::generation::{LanguageModel, run as generate};
 use tinderbox::tokenize::TextTokenizer;
 
-/// burn's random generator is global to the process: tests that seed it and train take turns.
-static RNG: std::sync::Mutex<()> = std::sync::Mutex::new(());
-
-fn serial() -> std::sync::MutexGuard<'static, ()> {
-    RNG.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
-}
-
-/// `n` documents of patterned sentences ("the red whale swims near the ship ."), the next word
-/// mostly decided by the words before it.
-fn corpus(dir: &Path, n: usize) {
-    std::fs::create_dir_all(dir).unwrap();
-    let colours = ["red", "blue", "green", "grey"];
-    let animals = ["whale", "shark", "gull", "seal"];
-    let verbs = ["swims", "dives", "sleeps", "hunts"];
-    for d in 0..n {
-        let text: String = (0..6)
-            .map(|s| {
-                let k = d * 7 + s * 3;
-                let animal = (k / 4) % 4;
-                format!(
-                    "the {} {} {} near the ship .\n",
-                    colours[k % 4],
-                    animals[animal],
-                    verbs[animal]
-                )
-            })
-            .collect();
-        std::fs::write(dir.join(format!("doc{d:03}.txt")), text).unwrap();
-    }
-}
+#[path = "support/pretraining.rs"]
+mod pretraining;
+use pretraining::{corpus, serial};
 
 fn tiny(corpus: &Path, steps: usize) -> CausalLmRunConfig {
     let mut config = CausalLmRunConfig::new();
@@ -170,10 +143,8 @@ fn a_tiny_gpt_learns_pauses_resumes_and_generates_from_its_folder() {
     let bytes = std::fs::read(&file).unwrap();
     let tensors = safetensors::SafeTensors::deserialize(&bytes).unwrap();
     let ints = |name: &str| -> Vec<i64> {
-        tensors
-            .tensor(name)
-            .unwrap()
-            .data()
+        let bytes = tensors.tensor(name).unwrap().data().to_vec();
+        bytes
             .chunks(8)
             .map(|c| i64::from_le_bytes(c.try_into().unwrap()))
             .collect()

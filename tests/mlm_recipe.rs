@@ -15,36 +15,9 @@ use tinderbox::recipes::text_classification::{
 };
 use tinderbox::tokenize::{TextTokenizer, Tokenizer};
 
-/// burn's random generator is global to the process: tests that seed it and train take turns,
-/// or one test's draws would come from another's seed.
-static RNG: std::sync::Mutex<()> = std::sync::Mutex::new(());
-
-fn serial() -> std::sync::MutexGuard<'static, ()> {
-    RNG.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
-}
-
-/// `n` documents of patterned sentences: "the red whale swims near the ship ." and so on, so
-/// that a masked word is guessable from its neighbours.
-fn corpus(dir: &Path, n: usize) {
-    std::fs::create_dir_all(dir).unwrap();
-    let colours = ["red", "blue", "green", "grey"];
-    let animals = ["whale", "shark", "gull", "seal"];
-    let verbs = ["swims", "dives", "sleeps", "hunts"];
-    for d in 0..n {
-        let text: String = (0..6)
-            .map(|s| {
-                let k = d * 7 + s * 3;
-                format!(
-                    "the {} {} {} near the ship .\n",
-                    colours[k % 4],
-                    animals[(k / 4) % 4],
-                    verbs[(k / 4) % 4]
-                )
-            })
-            .collect();
-        std::fs::write(dir.join(format!("doc{d:03}.txt")), text).unwrap();
-    }
-}
+#[path = "support/pretraining.rs"]
+mod pretraining;
+use pretraining::{corpus, serial};
 
 fn tiny(kind: MlmModelKind, corpus: &Path, steps: usize) -> MlmRunConfig {
     let mut config = MlmRunConfig::new(kind);

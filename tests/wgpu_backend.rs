@@ -17,7 +17,7 @@ use tinderbox::heads::ImageClassifier;
 use tinderbox::nn::cnn::MnistCnnConfig;
 use tinderbox::nn::huggingface::load_bert;
 use tinderbox::ops::{
-    AdamWStep, adamw_step, dropout, gelu, layer_norm, multi_head_attention, softmax,
+    AdamWStep, adamw_step, dropout, gelu, gelu_tanh, layer_norm, multi_head_attention, softmax,
 };
 use tinderbox::recipes::masked_lm::{
     MlmModelConfig, MlmModelKind, MlmRunConfig, TokenizerChoice, pretrain,
@@ -70,6 +70,11 @@ fn fused_operations_equal_their_fallbacks_forward_and_backward() {
     let x = Tensor::<3>::random([2, 5, 64], Distribution::Normal(0.0, 1.5), &flex);
     let [a, b] = both(x.clone());
     close(values(gelu(a.clone())), values(gelu(b.clone())), "gelu");
+    close(
+        values(gelu_tanh(a.clone())),
+        values(gelu_tanh(b.clone())),
+        "tanh gelu",
+    );
     close(
         values(softmax(a.clone(), 2)),
         values(softmax(b.clone(), 2)),
@@ -145,6 +150,11 @@ fn fused_operations_equal_their_fallbacks_forward_and_backward() {
         gradient(a.clone(), w1.clone(), &gelu),
         gradient(b.clone(), w2.clone(), &gelu),
         "gradient through gelu",
+    );
+    close_relative(
+        gradient(a.clone(), w1.clone(), &gelu_tanh),
+        gradient(b.clone(), w2.clone(), &gelu_tanh),
+        "gradient through tanh gelu",
     );
     close_relative(
         gradient(a.clone(), w1.clone(), &|x| softmax(x, 2)),

@@ -4,9 +4,8 @@
 use std::path::PathBuf;
 
 use clap::Args;
-use tinderbox_train::LrSchedule;
 
-use super::{OptimArgs, fraction, positive};
+use super::{OptimArgs, StepBudgetArgs, fraction, positive};
 use crate::recipes::causal_lm::{CausalLmRunConfig, CausalTokenizer};
 
 /// A causal-LM run's model, data and budget; the optimizer options are [`OptimArgs`].
@@ -37,21 +36,9 @@ pub struct CausalLmArgs {
     /// Tokens per packed sequence, <s> included.
     #[arg(long, default_value_t = 128, value_parser = clap::value_parser!(u64).range(2..))]
     pub max_len: u64,
-    /// Warm-up steps [default: 5 % of the planned steps].
-    #[arg(long)]
-    pub warmup_steps: Option<usize>,
-    /// Optimizer steps; the schedule decays to zero at the last.
-    #[arg(long, value_parser = clap::value_parser!(u64).range(1..))]
-    pub max_steps: Option<u64>,
-    /// Minutes of training steps [default: 30 unless --max-steps is given].
-    #[arg(long, value_parser = positive)]
-    pub max_minutes: Option<f64>,
-    /// Evaluate on the held-out sequences every N steps.
-    #[arg(long, default_value_t = 100, value_parser = clap::value_parser!(u64).range(1..))]
-    pub eval_every: u64,
-    /// Checkpoint every N steps.
-    #[arg(long, default_value_t = 200, value_parser = clap::value_parser!(u64).range(1..))]
-    pub checkpoint_every: u64,
+    /// Steps or minutes, warm-up, evaluation and checkpoint cadence.
+    #[command(flatten)]
+    pub budget: StepBudgetArgs,
     /// A text file or a folder of .txt files (one document each) instead of the English corpora.
     #[arg(long, value_name = "PATH")]
     pub corpus: Option<PathBuf>,
@@ -87,20 +74,7 @@ impl CausalLmArgs {
         config.max_len = self.max_len as usize;
         config.model.n_positions = self.positions.map_or(config.max_len, |p| p as usize);
         self.optim.apply(&mut config.train, 1);
-        if let Some(steps) = self.warmup_steps {
-            config.train.schedule = LrSchedule::WarmupLinear {
-                warmup_ratio: 0.0,
-                warmup_steps: Some(steps),
-            };
-        }
-        config.budget.max_steps = self.max_steps.map(|v| v as usize);
-        config.budget.max_minutes = match (self.max_minutes, self.max_steps) {
-            (Some(m), _) => Some(m),
-            (None, Some(_)) => None,
-            (None, None) => Some(30.0),
-        };
-        config.budget.eval_every = self.eval_every as usize;
-        config.budget.checkpoint_every = self.checkpoint_every as usize;
+        self.budget.apply(&mut config.budget, &mut config.train);
         config
     }
 

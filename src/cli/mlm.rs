@@ -5,9 +5,8 @@ use std::path::PathBuf;
 
 use clap::Args;
 use tinderbox_nn::transformer::LocalHeadsInit;
-use tinderbox_train::LrSchedule;
 
-use super::{OptimArgs, fraction, positive};
+use super::{OptimArgs, StepBudgetArgs, fraction, positive};
 use crate::recipes::masked_lm::{
     MlmModelConfig, MlmModelKind, MlmRunConfig, PRETRAINING_MASK_PROBABILITY, TokenizerChoice,
 };
@@ -40,21 +39,9 @@ pub struct MlmArgs {
     /// Tokens per packed sequence, [CLS] and [SEP] included.
     #[arg(long, default_value_t = 128, value_parser = clap::value_parser!(u64).range(3..))]
     pub max_len: u64,
-    /// Warm-up steps [default: 5 % of the planned steps].
-    #[arg(long)]
-    pub warmup_steps: Option<usize>,
-    /// Optimizer steps; the schedule decays to zero at the last.
-    #[arg(long, value_parser = clap::value_parser!(u64).range(1..))]
-    pub max_steps: Option<u64>,
-    /// Minutes of training steps [default: 30 unless --max-steps is given].
-    #[arg(long, value_parser = positive)]
-    pub max_minutes: Option<f64>,
-    /// Evaluate on the held-out sequences every N steps.
-    #[arg(long, default_value_t = 100, value_parser = clap::value_parser!(u64).range(1..))]
-    pub eval_every: u64,
-    /// Checkpoint every N steps.
-    #[arg(long, default_value_t = 200, value_parser = clap::value_parser!(u64).range(1..))]
-    pub checkpoint_every: u64,
+    /// Steps or minutes, warm-up, evaluation and checkpoint cadence.
+    #[command(flatten)]
+    pub budget: StepBudgetArgs,
     /// A text file or a folder of .txt files (one document each) instead of the English corpora.
     #[arg(long, value_name = "PATH")]
     pub corpus: Option<PathBuf>,
@@ -127,20 +114,7 @@ impl MlmArgs {
                 peak_logit: self.local_peak_logit,
             });
         self.optim.apply(&mut config.train, 1);
-        if let Some(steps) = self.warmup_steps {
-            config.train.schedule = LrSchedule::WarmupLinear {
-                warmup_ratio: 0.0,
-                warmup_steps: Some(steps),
-            };
-        }
-        config.budget.max_steps = self.max_steps.map(|v| v as usize);
-        config.budget.max_minutes = match (self.max_minutes, self.max_steps) {
-            (Some(m), _) => Some(m),
-            (None, Some(_)) => None,
-            (None, None) => Some(30.0),
-        };
-        config.budget.eval_every = self.eval_every as usize;
-        config.budget.checkpoint_every = self.checkpoint_every as usize;
+        self.budget.apply(&mut config.budget, &mut config.train);
         config
     }
 
@@ -185,6 +159,7 @@ impl MlmArgs {
 mod tests {
     use super::*;
     use clap::Parser;
+    use tinderbox_train::LrSchedule;
 
     #[derive(Parser)]
     struct Cli {

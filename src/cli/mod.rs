@@ -20,7 +20,7 @@ use std::process::ExitCode;
 use clap::{Args, ValueEnum};
 use tinderbox_data::text::TextSource;
 use tinderbox_train::{
-    EarlyStopping, LrSchedule, Monitor, OptimizerConfig, OptimizerKind, TrainConfig,
+    EarlyStopping, LrSchedule, Monitor, OptimizerConfig, OptimizerKind, StepBudget, TrainConfig,
 };
 
 /// The learning-rate schedules, by name.
@@ -56,6 +56,48 @@ pub struct TrainArgs {
     /// Optimizer, schedule, batch and seed.
     #[command(flatten)]
     pub optim: OptimArgs,
+}
+
+/// How long a step-based (pre-training) run trains, its warm-up, and how often it evaluates and
+/// checkpoints: the options the masked-LM and causal-LM programs share.
+#[derive(Debug, Clone, Args)]
+pub struct StepBudgetArgs {
+    /// Warm-up steps [default: 5 % of the planned steps].
+    #[arg(long)]
+    pub warmup_steps: Option<usize>,
+    /// Optimizer steps; the schedule decays to zero at the last.
+    #[arg(long, value_parser = clap::value_parser!(u64).range(1..))]
+    pub max_steps: Option<u64>,
+    /// Minutes of training steps [default: 30 unless --max-steps is given].
+    #[arg(long, value_parser = positive)]
+    pub max_minutes: Option<f64>,
+    /// Evaluate on the held-out sequences every N steps.
+    #[arg(long, default_value_t = 100, value_parser = clap::value_parser!(u64).range(1..))]
+    pub eval_every: u64,
+    /// Checkpoint every N steps.
+    #[arg(long, default_value_t = 200, value_parser = clap::value_parser!(u64).range(1..))]
+    pub checkpoint_every: u64,
+}
+
+impl StepBudgetArgs {
+    /// Sets `budget` (30 minutes when neither steps nor minutes are given) and, with
+    /// `--warmup-steps`, a warm-up of that many steps in `train`'s schedule.
+    pub fn apply(&self, budget: &mut StepBudget, train: &mut TrainConfig) {
+        if let Some(steps) = self.warmup_steps {
+            train.schedule = LrSchedule::WarmupLinear {
+                warmup_ratio: 0.0,
+                warmup_steps: Some(steps),
+            };
+        }
+        budget.max_steps = self.max_steps.map(|v| v as usize);
+        budget.max_minutes = match (self.max_minutes, self.max_steps) {
+            (Some(m), _) => Some(m),
+            (None, Some(_)) => None,
+            (None, None) => Some(30.0),
+        };
+        budget.eval_every = self.eval_every as usize;
+        budget.checkpoint_every = self.checkpoint_every as usize;
+    }
 }
 
 /// Optimizer, schedule, batch size and seed: the options every training loop shares (the

@@ -9,7 +9,7 @@
 //! - [`scaled_dot_product_attention`], [`attention_probs`]: attention with padding and causal
 //!   masks; [`multi_head_attention`]: the same over heads side by side, with dropout, one fused
 //!   operation on burn's CPU backend;
-//! - [`gelu`], [`softmax`], [`layer_norm`]: single fused passes forward and backward on burn's
+//! - [`gelu`], [`gelu_tanh`], [`softmax`], [`layer_norm`]: single fused passes forward and backward on burn's
 //!   CPU backend (threaded and vectorised; burn composes softmax and layer norm from a dozen
 //!   operations under autodiff), burn's operations elsewhere;
 //! - [`linear`]: a dense layer over `[..., d_in]` as one matrix product (burn multiplies each
@@ -62,7 +62,7 @@ pub use attention::{
 };
 pub use conv_pool::conv2d_max_pool2;
 pub use dropout::dropout;
-pub use fused::{FusedOps, gelu, layer_norm, softmax};
+pub use fused::{FusedOps, gelu, gelu_tanh, layer_norm, softmax};
 pub use grad_norm::{clip_grad_norm, global_grad_norm, scale_grads};
 pub use linear::{linear, linear_with_weights};
 pub use loss::{IGNORE_INDEX, cross_entropy};

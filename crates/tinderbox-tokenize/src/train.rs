@@ -120,25 +120,7 @@ impl Tokenizer {
         I: Iterator<Item = S> + Send,
         S: AsRef<str> + Send,
     {
-        check(options, "BPE", ROBERTA_SPECIALS.len())?;
-        let mut tokenizer = tokenizers::Tokenizer::new(BPE::default());
-        if options.lowercase {
-            tokenizer.with_normalizer(Some(Lowercase));
-        }
-        tokenizer
-            .with_pre_tokenizer(Some(ByteLevel::new(true, true, true)))
-            .with_decoder(Some(ByteLevelDecoder::default()));
-        let mut trainer: TrainerWrapper = BpeTrainer::builder()
-            .vocab_size(options.vocab_size)
-            .min_frequency(options.min_frequency)
-            .special_tokens(specials(&ROBERTA_SPECIALS))
-            .initial_alphabet(ByteLevel::alphabet().into_iter().collect())
-            .show_progress(options.show_progress)
-            .build()
-            .into();
-        tokenizer
-            .train(&mut trainer, texts)
-            .map_err(train_err("BPE"))?;
+        let tokenizer = train_byte_level(texts, options, &ROBERTA_SPECIALS)?;
         with_template(tokenizer, "<s>", Some("</s>"), "BPE")
     }
 
@@ -164,25 +146,7 @@ impl Tokenizer {
         I: Iterator<Item = S> + Send,
         S: AsRef<str> + Send,
     {
-        check(options, "BPE", CAUSAL_SPECIALS.len())?;
-        let mut tokenizer = tokenizers::Tokenizer::new(BPE::default());
-        if options.lowercase {
-            tokenizer.with_normalizer(Some(Lowercase));
-        }
-        tokenizer
-            .with_pre_tokenizer(Some(ByteLevel::new(true, true, true)))
-            .with_decoder(Some(ByteLevelDecoder::default()));
-        let mut trainer: TrainerWrapper = BpeTrainer::builder()
-            .vocab_size(options.vocab_size)
-            .min_frequency(options.min_frequency)
-            .special_tokens(specials(&CAUSAL_SPECIALS))
-            .initial_alphabet(ByteLevel::alphabet().into_iter().collect())
-            .show_progress(options.show_progress)
-            .build()
-            .into();
-        tokenizer
-            .train(&mut trainer, texts)
-            .map_err(train_err("BPE"))?;
+        let tokenizer = train_byte_level(texts, options, &CAUSAL_SPECIALS)?;
         with_template(tokenizer, "<s>", None, "BPE")
     }
 
@@ -226,6 +190,39 @@ impl Tokenizer {
 }
 
 /// Adds the `first text last` template with the trained ids of the two special tokens.
+/// GPT-2's byte-level BPE pipeline (lowercased when `options.lowercase`), trained with
+/// `special_tokens` first in the vocabulary; the post-processor is the caller's.
+fn train_byte_level<I, S>(
+    texts: I,
+    options: &TrainOptions,
+    special_tokens: &[&str],
+) -> Result<tokenizers::Tokenizer>
+where
+    I: Iterator<Item = S> + Send,
+    S: AsRef<str> + Send,
+{
+    check(options, "BPE", special_tokens.len())?;
+    let mut tokenizer = tokenizers::Tokenizer::new(BPE::default());
+    if options.lowercase {
+        tokenizer.with_normalizer(Some(Lowercase));
+    }
+    tokenizer
+        .with_pre_tokenizer(Some(ByteLevel::new(true, true, true)))
+        .with_decoder(Some(ByteLevelDecoder::default()));
+    let mut trainer: TrainerWrapper = BpeTrainer::builder()
+        .vocab_size(options.vocab_size)
+        .min_frequency(options.min_frequency)
+        .special_tokens(specials(special_tokens))
+        .initial_alphabet(ByteLevel::alphabet().into_iter().collect())
+        .show_progress(options.show_progress)
+        .build()
+        .into();
+    tokenizer
+        .train(&mut trainer, texts)
+        .map_err(train_err("BPE"))?;
+    Ok(tokenizer)
+}
+
 fn with_template(
     mut tokenizer: tokenizers::Tokenizer,
     first: &str,

@@ -6,17 +6,14 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
 use tinderbox_data::causal_lm::CausalLmBatch;
-use tinderbox_data::mlm::{HELDOUT_SEQUENCES, TRAIN_SEQUENCES};
 use tinderbox_nn::huggingface::save_gpt2;
 use tinderbox_ops::IGNORE_INDEX;
 use tinderbox_tokenize::TextTokenizer;
-use tinderbox_train::{Checkpoints, RunDir, StepState};
 
 use super::{initial_model, load_run_config, run_batches};
 use crate::Error;
 use crate::backend::default_device;
 use crate::recipes::batch_export::{self, Int64, read};
-use crate::recipes::packed_corpus::{SPLIT_FILE, TOKENIZER_FILE, reopen};
 
 /// The folder beside `file` that [`export_batches`] writes the starting weights to.
 pub fn initial_weights_folder(file: &Path) -> PathBuf {
@@ -34,19 +31,7 @@ pub fn initial_weights_folder(file: &Path) -> PathBuf {
 /// `FILE.initial/`.
 pub fn export_batches(dir: &Path, steps: usize, file: &Path) -> Result<(), Error> {
     let config = load_run_config(dir)?;
-    if config.train.grad_accumulation > 1 {
-        return Err(Error::Invalid(
-            "export needs a run without gradient accumulation (one batch per step)".into(),
-        ));
-    }
-    let run = RunDir::open(dir)?;
-    let data = reopen(&run)?.ok_or_else(|| {
-        Error::Invalid(format!(
-            "{} has no prepared data ({TOKENIZER_FILE}, {TRAIN_SEQUENCES}, {HELDOUT_SEQUENCES}, \
-             {SPLIT_FILE}): export needs a pre-training run that has prepared its data",
-            dir.display()
-        ))
-    })?;
+    let (run, data) = batch_export::prepared_run(dir, &config.train)?;
     let device = default_device();
     let (mut stream, heldout) = run_batches(&config, &data, &device)?;
     let train = (0..steps)
@@ -57,11 +42,7 @@ pub fn export_batches(dir: &Path, steps: usize, file: &Path) -> Result<(), Error
         .special_tokens()
         .pad
         .map_or(0, |token| token.id);
-    let checkpoints = Checkpoints::by_step(run.checkpoints_dir());
-    let planned = match checkpoints.latest()? {
-        Some(n) => checkpoints.state_numbered::<StepState>(n)?.planned_steps,
-        None => steps,
-    };
+    let planned = batch_export::planned_steps(&run, steps)?;
     let mut tensors = Vec::new();
     for (name, batches) in [("train", &train), ("heldout", &heldout)] {
         let [ids, attention, labels] = dense(batches, config.max_len, pad)?;
@@ -75,7 +56,7 @@ pub fn export_batches(dir: &Path, steps: usize, file: &Path) -> Result<(), Error
             serde_json::to_string(&config).map_err(|e| Error::Invalid(e.to_string()))?,
         ),
         ("pad_token_id".to_string(), pad.to_string()),
-        ("planned_steps".to_string(), planned.max(steps).to_string()),
+        ("planned_steps".to_string(), planned.to_string()),
     ]);
     save_gpt2(
         &initial_model(&config, &device)?.transformer,

@@ -9,7 +9,7 @@ use tinderbox_train::RunDir;
 use super::config::{MlmRunConfig, TokenizerChoice};
 use crate::Error;
 pub use crate::recipes::packed_corpus::{
-    HeldOutDocuments, PreparedData, SPLIT_FILE, TOKENIZER_FILE, reopen,
+    HeldOutDocuments, PreparedData, SPLIT_FILE, TOKENIZER_FILE,
 };
 use crate::recipes::packed_corpus::{Packing, prepare as prepare_packed, train_on_documents};
 

@@ -5,12 +5,11 @@
 use std::collections::HashMap;
 use std::path::Path;
 
-use tinderbox_data::mlm::{HELDOUT_SEQUENCES, MlmBatch, TRAIN_SEQUENCES};
+use tinderbox_data::mlm::MlmBatch;
 use tinderbox_ops::IGNORE_INDEX;
 use tinderbox_tokenize::TextTokenizer;
-use tinderbox_train::{Checkpoints, RunDir, StepState};
 
-use super::{SPLIT_FILE, TOKENIZER_FILE, corpus_prep, load_run_config, run_batches};
+use super::{load_run_config, run_batches};
 use crate::Error;
 use crate::backend::default_device;
 use crate::recipes::batch_export::{self, Int64, read};
@@ -23,20 +22,7 @@ use crate::recipes::batch_export::{self, Int64, read};
 /// rate schedule spans.
 pub fn export_batches(dir: &Path, steps: usize, file: &Path) -> Result<(), Error> {
     let config = load_run_config(dir)?;
-    if config.train.grad_accumulation > 1 {
-        return Err(Error::Invalid(
-            "export needs a run without gradient accumulation (one batch per step)".into(),
-        ));
-    }
-    let run = RunDir::open(dir)?;
-    // Only replay what the run prepared; never tokenize and pack a corpus into it here.
-    let data = corpus_prep::reopen(&run)?.ok_or_else(|| {
-        Error::Invalid(format!(
-            "{} has no prepared data ({TOKENIZER_FILE}, {TRAIN_SEQUENCES}, {HELDOUT_SEQUENCES}, \
-             {SPLIT_FILE}): export needs a pre-training run that has prepared its data",
-            dir.display()
-        ))
-    })?;
+    let (run, data) = batch_export::prepared_run(dir, &config.train)?;
     let device = default_device();
     let (mut stream, heldout) = run_batches(&config, &data, &device)?;
     let train = (0..steps)
@@ -48,11 +34,7 @@ pub fn export_batches(dir: &Path, steps: usize, file: &Path) -> Result<(), Error
         .pad
         .map_or(0, |token| token.id);
     // The schedule spans the steps the run planned (its time budget's estimate), not `steps`.
-    let checkpoints = Checkpoints::by_step(run.checkpoints_dir());
-    let planned = match checkpoints.latest()? {
-        Some(n) => checkpoints.state_numbered::<StepState>(n)?.planned_steps,
-        None => steps,
-    };
+    let planned = batch_export::planned_steps(&run, steps)?;
     let mut tensors = Vec::new();
     for (name, batches) in [("train", &train), ("heldout", &heldout)] {
         let [ids, attention, labels] = dense(batches, config.max_len, pad)?;
@@ -66,7 +48,7 @@ pub fn export_batches(dir: &Path, steps: usize, file: &Path) -> Result<(), Error
             serde_json::to_string(&config).map_err(|e| Error::Invalid(e.to_string()))?,
         ),
         ("pad_token_id".to_string(), pad.to_string()),
-        ("planned_steps".to_string(), planned.max(steps).to_string()),
+        ("planned_steps".to_string(), planned.to_string()),
         (
             "vocab_size".to_string(),
             data.tokenizer.vocab_size().to_string(),

@@ -1,9 +1,9 @@
 //! The feed-forward activations that Hugging Face configs name in `hidden_act`.
 
 use burn::prelude::*;
-use burn::tensor::activation::{gelu_approximate, relu, silu};
+use burn::tensor::activation::{relu, silu};
 use serde::{Deserialize, Serialize};
-use tinderbox_ops::gelu;
+use tinderbox_ops::{gelu, gelu_tanh};
 
 /// A feed-forward activation, spelled as in a Hugging Face `config.json`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -32,7 +32,7 @@ impl HiddenAct {
     pub fn forward<const D: usize>(&self, x: Tensor<D>) -> Tensor<D> {
         match self {
             HiddenAct::Gelu => gelu(x),
-            HiddenAct::GeluTanh => gelu_approximate(x),
+            HiddenAct::GeluTanh => gelu_tanh(x),
             HiddenAct::Relu => relu(x),
             HiddenAct::Silu => silu(x),
         }

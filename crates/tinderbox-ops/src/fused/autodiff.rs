@@ -13,7 +13,9 @@ use burn::backend::tensor::FloatTensor;
 use burn::backend::{AutodiffBackend, Backend};
 
 #[derive(Debug)]
-struct Gelu;
+struct Gelu {
+    tanh: bool,
+}
 
 impl<B: Backend + FusedOps> Backward<B, 1> for Gelu {
     type State = B::FloatTensorPrimitive;
@@ -21,7 +23,7 @@ impl<B: Backend + FusedOps> Backward<B, 1> for Gelu {
     fn backward(self, ops: Ops<Self::State, 1>, grads: &mut Gradients, _: &mut Checkpointer) {
         let x = ops.state;
         unary::<B, _>(ops.parents, ops.node, grads, |grad| {
-            B::fused_gelu_backward(x, grad)
+            B::fused_gelu_backward(x, grad, self.tanh)
         });
     }
 }
@@ -107,18 +109,26 @@ impl<B: Backend + FusedOps> Backward<B, 3> for Attention {
 }
 
 impl<B: Backend + FusedOps, C: CheckpointStrategy> FusedOps for Autodiff<B, C> {
-    fn fused_gelu(x: FloatTensor<Self>) -> FloatTensor<Self> {
+    fn fused_gelu(x: FloatTensor<Self>, tanh: bool) -> FloatTensor<Self> {
         let node = x.node();
         let x = x.into_primitive();
-        match Gelu.prepare::<C>([node]).compute_bound().stateful() {
-            OpsKind::Tracked(prep) => prep.finish(x.clone(), B::fused_gelu(x)),
-            OpsKind::UnTracked(prep) => prep.finish(B::fused_gelu(x)),
+        match (Gelu { tanh })
+            .prepare::<C>([node])
+            .compute_bound()
+            .stateful()
+        {
+            OpsKind::Tracked(prep) => prep.finish(x.clone(), B::fused_gelu(x, tanh)),
+            OpsKind::UnTracked(prep) => prep.finish(B::fused_gelu(x, tanh)),
         }
     }
 
-    fn fused_gelu_backward(x: FloatTensor<Self>, grad: FloatTensor<Self>) -> FloatTensor<Self> {
+    fn fused_gelu_backward(
+        x: FloatTensor<Self>,
+        grad: FloatTensor<Self>,
+        tanh: bool,
+    ) -> FloatTensor<Self> {
         // Second derivatives are not needed by any model here; the result is a constant.
-        let dx = B::fused_gelu_backward(x.into_primitive(), grad.into_primitive());
+        let dx = B::fused_gelu_backward(x.into_primitive(), grad.into_primitive(), tanh);
         <Autodiff<B, C> as AutodiffBackend>::from_inner(dx)
     }
 

@@ -14,7 +14,7 @@ use burn::backend::Flex;
 use burn::backend::flex::FlexTensor;
 use burn::backend::ops::{ActivationOps, FloatTensorOps, ModuleOps};
 use burn::backend::tensor::FloatTensor;
-use burn::tensor::{DType, TensorData};
+use burn::tensor::{DType, FloatDType, TensorData};
 
 /// `x` laid out row-major from offset 0, copied only when it is a strided view.
 fn row_major(x: FlexTensor) -> FlexTensor {
@@ -136,24 +136,43 @@ fn attention(
 }
 
 impl FusedOps for Flex {
-    fn fused_gelu(x: FloatTensor<Self>) -> FloatTensor<Self> {
+    fn fused_gelu(x: FloatTensor<Self>, tanh: bool) -> FloatTensor<Self> {
         if !is_f32(&[&x]) {
-            return Flex::gelu(x);
+            if !tanh {
+                return Flex::gelu(x);
+            }
+            // burn has no tanh-GELU primitive: through f32 and back.
+            let dtype = x.dtype();
+            let y = Self::fused_gelu(Flex::float_cast(x, FloatDType::F32), true);
+            return Flex::float_cast(y, dtype.into());
         }
         let mut x = row_major(x);
         if let Some(values) = owned_values(&mut x) {
-            kernels::gelu_in_place(values);
+            kernels::gelu_in_place(values, tanh);
             return x;
         }
-        like(&x, kernels::gelu(values(&x)))
+        like(&x, kernels::gelu(values(&x), tanh))
     }
 
-    fn fused_gelu_backward(x: FloatTensor<Self>, grad: FloatTensor<Self>) -> FloatTensor<Self> {
+    fn fused_gelu_backward(
+        x: FloatTensor<Self>,
+        grad: FloatTensor<Self>,
+        tanh: bool,
+    ) -> FloatTensor<Self> {
         if !is_f32(&[&x, &grad]) {
-            return Flex::gelu_backward(x, grad);
+            if !tanh {
+                return Flex::gelu_backward(x, grad);
+            }
+            let dtype = grad.dtype();
+            let dx = Self::fused_gelu_backward(
+                Flex::float_cast(x, FloatDType::F32),
+                Flex::float_cast(grad, FloatDType::F32),
+                true,
+            );
+            return Flex::float_cast(dx, dtype.into());
         }
         let (x, grad) = (row_major(x), row_major(grad));
-        like(&x, kernels::gelu_backward(values(&x), values(&grad)))
+        like(&x, kernels::gelu_backward(values(&x), values(&grad), tanh))
     }
 
     fn fused_softmax(x: FloatTensor<Self>) -> FloatTensor<Self> {

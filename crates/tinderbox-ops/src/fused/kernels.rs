@@ -131,47 +131,89 @@ fn gelu_slope(x: f32) -> f32 {
     cdf + x * INV_SQRT_2PI * exp(-0.5 * x * x)
 }
 
+/// `sqrt(2 / pi)`, the scale inside GELU's tanh approximation.
+const SQRT_2_OVER_PI: f32 = 0.797_884_6;
+/// The cubic coefficient of GELU's tanh approximation.
+const GELU_CUBIC: f32 = 0.044_715;
+
+/// `0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3)))`, GELU's tanh approximation (GPT-2's
+/// `"gelu_new"`), computed as `x σ(2u)` (the same function): one vectorised `exp` where `tanh`
+/// would be a libm call per element.
+#[inline(always)]
+fn gelu_tanh_one(x: f32) -> f32 {
+    let u = SQRT_2_OVER_PI * (x + GELU_CUBIC * x * x * x);
+    x / (1.0 + exp(-2.0 * u))
+}
+
+/// The derivative of [`gelu_tanh_one`]: `s + x s (1 - s) 2 sqrt(2/pi) (1 + 3 * 0.044715 x^2)`
+/// with `s = σ(2u)`.
+#[inline(always)]
+fn gelu_tanh_slope(x: f32) -> f32 {
+    let u = SQRT_2_OVER_PI * (x + GELU_CUBIC * x * x * x);
+    let s = 1.0 / (1.0 + exp(-2.0 * u));
+    s + x * s * (1.0 - s) * (2.0 * SQRT_2_OVER_PI) * (1.0 + 3.0 * GELU_CUBIC * x * x)
+}
+
 #[multiversion(targets("x86_64+avx512f+avx512vl+avx2+fma", "x86_64+avx2+fma"))]
-fn gelu_chunk(x: &[f32], out: &mut [f32]) {
-    for (o, &v) in out.iter_mut().zip(x) {
-        *o = gelu_one(v);
+fn gelu_chunk(x: &[f32], out: &mut [f32], tanh: bool) {
+    if tanh {
+        for (o, &v) in out.iter_mut().zip(x) {
+            *o = gelu_tanh_one(v);
+        }
+    } else {
+        for (o, &v) in out.iter_mut().zip(x) {
+            *o = gelu_one(v);
+        }
     }
 }
 
 #[multiversion(targets("x86_64+avx512f+avx512vl+avx2+fma", "x86_64+avx2+fma"))]
-fn gelu_chunk_in_place(x: &mut [f32]) {
-    for v in x.iter_mut() {
-        *v = gelu_one(*v);
+fn gelu_chunk_in_place(x: &mut [f32], tanh: bool) {
+    if tanh {
+        for v in x.iter_mut() {
+            *v = gelu_tanh_one(*v);
+        }
+    } else {
+        for v in x.iter_mut() {
+            *v = gelu_one(*v);
+        }
     }
 }
 
 #[multiversion(targets("x86_64+avx512f+avx512vl+avx2+fma", "x86_64+avx2+fma"))]
-fn gelu_backward_chunk(x: &[f32], grad: &[f32], out: &mut [f32]) {
-    for ((o, &v), &g) in out.iter_mut().zip(x).zip(grad) {
-        *o = g * gelu_slope(v);
+fn gelu_backward_chunk(x: &[f32], grad: &[f32], out: &mut [f32], tanh: bool) {
+    if tanh {
+        for ((o, &v), &g) in out.iter_mut().zip(x).zip(grad) {
+            *o = g * gelu_tanh_slope(v);
+        }
+    } else {
+        for ((o, &v), &g) in out.iter_mut().zip(x).zip(grad) {
+            *o = g * gelu_slope(v);
+        }
     }
 }
 
-/// GELU of every element of `x`.
-pub(crate) fn gelu(x: &[f32]) -> Vec<f32> {
+/// GELU of every element of `x` (the tanh approximation when `tanh`, else the erf form).
+pub(crate) fn gelu(x: &[f32], tanh: bool) -> Vec<f32> {
     let mut out = vec![0.0; x.len()];
     out.par_chunks_mut(CHUNK)
         .zip(x.par_chunks(CHUNK))
-        .for_each(|(o, x)| gelu_chunk(x, o));
+        .for_each(|(o, x)| gelu_chunk(x, o, tanh));
     out
 }
 
 /// GELU of every element of `x`, written over it.
-pub(crate) fn gelu_in_place(x: &mut [f32]) {
-    x.par_chunks_mut(CHUNK).for_each(gelu_chunk_in_place);
+pub(crate) fn gelu_in_place(x: &mut [f32], tanh: bool) {
+    x.par_chunks_mut(CHUNK)
+        .for_each(|x| gelu_chunk_in_place(x, tanh));
 }
 
 /// The gradient of GELU at `x` times the incoming gradient `grad`.
-pub(crate) fn gelu_backward(x: &[f32], grad: &[f32]) -> Vec<f32> {
+pub(crate) fn gelu_backward(x: &[f32], grad: &[f32], tanh: bool) -> Vec<f32> {
     let mut out = vec![0.0; x.len()];
     out.par_chunks_mut(CHUNK)
         .zip(x.par_chunks(CHUNK).zip(grad.par_chunks(CHUNK)))
-        .for_each(|(o, (x, g))| gelu_backward_chunk(x, g, o));
+        .for_each(|(o, (x, g))| gelu_backward_chunk(x, g, o, tanh));
     out
 }
 
@@ -410,8 +452,8 @@ mod tests {
     fn gelu_and_its_slope_match_the_erf_formula_in_f64() {
         let xs = grid();
         let ones = vec![1.0; xs.len()];
-        let ys = gelu(&xs);
-        let slopes = gelu_backward(&xs, &ones);
+        let ys = gelu(&xs, false);
+        let slopes = gelu_backward(&xs, &ones, false);
         for ((&x, &y), &s) in xs.iter().zip(&ys).zip(&slopes) {
             let x64 = x as f64;
             let cdf = 0.5 * (1.0 + libm::erf(x64 / 2f64.sqrt()));
@@ -422,7 +464,32 @@ mod tests {
             );
             assert!((s as f64 - (cdf + x64 * pdf)).abs() < 2e-6, "gelu'({x})");
         }
-        assert!(gelu(&[f32::NAN])[0].is_nan());
+        assert!(gelu(&[f32::NAN], false)[0].is_nan());
+    }
+
+    #[test]
+    fn tanh_gelu_and_its_slope_match_the_tanh_formula_in_f64() {
+        let xs = grid();
+        let ones = vec![1.0; xs.len()];
+        let ys = gelu(&xs, true);
+        let slopes = gelu_backward(&xs, &ones, true);
+        for ((&x, &y), &s) in xs.iter().zip(&ys).zip(&slopes) {
+            let x64 = x as f64;
+            let k = (2.0 / std::f64::consts::PI).sqrt();
+            let t = libm::tanh(k * (x64 + 0.044715 * x64.powi(3)));
+            let want = 0.5 * x64 * (1.0 + t);
+            let slope = 0.5 * (1.0 + t)
+                + 0.5 * x64 * (1.0 - t * t) * k * (1.0 + 3.0 * 0.044715 * x64 * x64);
+            assert!(
+                (y as f64 - want).abs() < 2e-6 * x64.abs().max(1.0),
+                "gelu_tanh({x})"
+            );
+            assert!(
+                (s as f64 - slope).abs() < 2e-6,
+                "gelu_tanh'({x}): {s} vs {slope}"
+            );
+        }
+        assert!(gelu(&[f32::NAN], true)[0].is_nan());
     }
 
     #[test]
@@ -467,6 +534,6 @@ mod tests {
         assert!(softmax(&[], 0).is_empty() && softmax_backward(&[], &[], 0).is_empty());
         assert!(layer_norm(&[], &[], &[], 1e-5).is_empty());
         assert!(layer_norm_backward(&[], &[], &[], 1e-5).0.is_empty());
-        assert!(gelu(&[]).is_empty() && gelu_backward(&[], &[]).is_empty());
+        assert!(gelu(&[], true).is_empty() && gelu_backward(&[], &[], false).is_empty());
     }
 }

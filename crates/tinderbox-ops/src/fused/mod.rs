@@ -36,10 +36,17 @@ use crate::adamw::AdamWStep;
 /// it (with a hand-written backward pass). Call the tensor-level functions of this module instead.
 #[backend_extension(Flex: cfg(feature = "flex"), Autodiff)]
 pub trait FusedOps: Backend {
-    /// GELU (erf form) of every element.
-    fn fused_gelu(x: FloatTensor<Self>) -> FloatTensor<Self>;
+    /// GELU of every element: the tanh approximation when `tanh`, else the erf form.
+    // Without the `flex` feature no backend reads `tanh` in the generated dispatch.
+    #[allow(unused_variables)]
+    fn fused_gelu(x: FloatTensor<Self>, tanh: bool) -> FloatTensor<Self>;
     /// The input gradient of [`FusedOps::fused_gelu`].
-    fn fused_gelu_backward(x: FloatTensor<Self>, grad: FloatTensor<Self>) -> FloatTensor<Self>;
+    #[allow(unused_variables)]
+    fn fused_gelu_backward(
+        x: FloatTensor<Self>,
+        grad: FloatTensor<Self>,
+        tanh: bool,
+    ) -> FloatTensor<Self>;
     /// Softmax over the last dimension.
     fn fused_softmax(x: FloatTensor<Self>) -> FloatTensor<Self>;
     /// The input gradient of [`FusedOps::fused_softmax`], from its output `y`.
@@ -173,7 +180,30 @@ pub fn gelu<const D: usize>(x: Tensor<D>) -> Tensor<D> {
             .mul_scalar(0.5);
         return x * cdf;
     }
-    Tensor::from_dispatch(<Dispatch as FusedOps>::fused_gelu(x.into_dispatch()))
+    Tensor::from_dispatch(<Dispatch as FusedOps>::fused_gelu(x.into_dispatch(), false))
+}
+
+/// GELU's tanh approximation, `0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3)))` (GPT-2's
+/// `"gelu_new"`, PyTorch's `gelu(approximate="tanh")`), equal to burn's
+/// [`activation::gelu_approximate`] to about 1e-6, forward and backward. One fused pass each way
+/// on the CPU backend; burn's element-wise operations elsewhere.
+///
+/// [`activation::gelu_approximate`]: burn::tensor::activation::gelu_approximate
+///
+/// ```
+/// use burn::prelude::*;
+/// use tinderbox_ops::gelu_tanh;
+///
+/// let x = Tensor::<1>::from_floats([-1.0, 0.0, 1.0], &Device::default());
+/// let y: Vec<f32> = gelu_tanh(x).into_data().try_to_vec().unwrap();
+/// // torch.nn.functional.gelu(torch.tensor(1.0), approximate="tanh") = 0.8411920
+/// assert!((y[2] - 0.841_192_0).abs() < 1e-6 && y[1] == 0.0);
+/// ```
+pub fn gelu_tanh<const D: usize>(x: Tensor<D>) -> Tensor<D> {
+    if !fusable(&x) {
+        return burn::tensor::activation::gelu_approximate(x);
+    }
+    Tensor::from_dispatch(<Dispatch as FusedOps>::fused_gelu(x.into_dispatch(), true))
 }
 
 /// Softmax along `dim`; fused when `dim` is the last dimension.

@@ -45,6 +45,44 @@ fn gelu_matches_burn_forward_and_backward() {
 }
 
 #[test]
+fn tanh_gelu_matches_burn_forward_and_backward() {
+    let x = random([3, 5, 70], &device());
+    check_unary(
+        x.clone(),
+        gelu_tanh,
+        burn::tensor::activation::gelu_approximate,
+    );
+    // A strided view, and the same off autodiff.
+    check_unary(
+        x.swap_dims(1, 2),
+        gelu_tanh,
+        burn::tensor::activation::gelu_approximate,
+    );
+    let plain = random([2, 3, 40], &Device::default());
+    assert_close(
+        gelu_tanh(plain.clone()),
+        burn::tensor::activation::gelu_approximate(plain.clone()),
+        "without autodiff",
+    );
+    // The extension called directly on f64 goes through f32 and back, as no burn primitive
+    // computes it (only the CPU backend implements the extension, with the `flex` feature).
+    #[cfg(feature = "flex")]
+    {
+        let wide = plain.cast(DType::F64);
+        let ours = Tensor::<3>::from_dispatch(<Dispatch as FusedOps>::fused_gelu(
+            wide.clone().into_dispatch(),
+            true,
+        ));
+        assert_eq!(ours.dtype(), DType::F64);
+        assert_close(
+            ours.cast(DType::F32),
+            burn::tensor::activation::gelu_approximate(wide).cast(DType::F32),
+            "f64",
+        );
+    }
+}
+
+#[test]
 fn softmax_matches_burn_forward_and_backward_with_masked_keys() {
     let x = random([3, 5, 70], &device());
     let masked = x.clone().lower_elem(-2.0);
