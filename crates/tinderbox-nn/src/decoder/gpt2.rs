@@ -234,18 +234,27 @@ pub struct Gpt2 {
     config: Gpt2Config,
 }
 
+impl Gpt2Mlp {
+    /// `c_proj(act(c_fc(x)))`.
+    fn forward(&self, x: Tensor<3>) -> Tensor<3> {
+        linear(&self.c_proj, self.act.forward(linear(&self.c_fc, x)))
+    }
+}
+
 impl Gpt2Attention {
+    /// Queries, keys and values `[B, L, n_embd]` each, from the one fused projection.
+    fn qkv(&self, x: Tensor<3>) -> [Tensor<3>; 3] {
+        let [b, l, width] = x.dims();
+        let qkv = linear(&self.c_attn, x);
+        [0, 1, 2].map(|i| qkv.clone().slice([0..b, 0..l, i * width..(i + 1) * width]))
+    }
+
     fn forward(&self, x: Tensor<3>, cache: &mut KvCache, layer: usize) -> Result<Tensor<3>> {
         let [b, l, width] = x.dims();
         let d = width / self.heads;
-        let qkv = linear(&self.c_attn, x);
-        let part = |i: usize| {
-            qkv.clone()
-                .slice([0..b, 0..l, i * width..(i + 1) * width])
-                .reshape([b, l, self.heads, d])
-        };
+        let [q, k, v] = self.qkv(x).map(|t| t.reshape([b, l, self.heads, d]));
         let context = cache
-            .attend(layer, part(0), part(1), part(2))
+            .attend(layer, q, k, v)
             .map_err(|message| ModelError::config("cache", message))?;
         Ok(linear(&self.c_proj, context))
     }
@@ -304,11 +313,7 @@ impl Gpt2 {
         let mut x = self.wte.forward(ids) + self.wpe.forward(positions);
         for (index, block) in self.h.iter().enumerate() {
             x = x.clone() + block.attn.forward(block.ln_1.forward(x), cache, index)?;
-            let inner = block
-                .mlp
-                .act
-                .forward(linear(&block.mlp.c_fc, block.ln_2.forward(x.clone())));
-            x = x + linear(&block.mlp.c_proj, inner);
+            x = x.clone() + block.mlp.forward(block.ln_2.forward(x));
         }
         cache.end_step();
         Ok(self.ln_f.forward(x))
@@ -348,14 +353,12 @@ impl Gpt2 {
             &self.dropout,
             self.wte.forward(ids) + self.wpe.forward(positions),
         );
-        let width = self.config.n_embd;
         for block in &self.h {
-            let qkv = linear(&block.attn.c_attn, block.ln_1.forward(x.clone()));
-            let part = |i: usize| qkv.clone().slice([0..b, 0..l, i * width..(i + 1) * width]);
+            let [q, k, v] = block.attn.qkv(block.ln_1.forward(x.clone()));
             let context = multi_head_attention(
-                part(0),
-                part(1),
-                part(2),
+                q,
+                k,
+                v,
                 block.attn.heads,
                 mask_pad.clone(),
                 true,
@@ -363,11 +366,8 @@ impl Gpt2 {
             );
             let attended = linear(&block.attn.c_proj, context);
             x = x + apply_dropout(&self.dropout, attended);
-            let inner = block
-                .mlp
-                .act
-                .forward(linear(&block.mlp.c_fc, block.ln_2.forward(x.clone())));
-            x = x + apply_dropout(&self.dropout, linear(&block.mlp.c_proj, inner));
+            let fed = block.mlp.forward(block.ln_2.forward(x.clone()));
+            x = x + apply_dropout(&self.dropout, fed);
         }
         Ok(self.ln_f.forward(x))
     }
