@@ -6,12 +6,13 @@
 //! cargo run --release --example mnist -- --dataset fashion-mnist --epochs 10
 //! cargo run --release --example mnist -- --resume runs/mnist   # continue a killed run
 //! cargo run --release --example mnist -- --predict runs/mnist --images 0,1,2
+//! cargo run --release --example mnist -- --explain runs/mnist --images 0,1,2 --method ig,occlusion
 //! ```
 
 use std::path::PathBuf;
 
 use clap::Parser;
-use tinderbox::cli::TrainArgs;
+use tinderbox::cli::{ExplainArgs, TrainArgs};
 use tinderbox::data::vision::VisionDataset;
 use tinderbox::recipes::image_classification::{self as recipe, ImageRunConfig};
 
@@ -45,7 +46,21 @@ struct Args {
     /// Print the top-3 classes of test images (see `--images`) with the model saved in DIR.
     #[arg(long, value_name = "DIR")]
     predict: Option<PathBuf>,
-    /// Test-set indices for `--predict`.
+    /// Write a heatmap of why the model saved in DIR predicts what it does for each of
+    /// `--images`, by each `--method`, into DIR/explanations/.
+    #[arg(long, value_name = "DIR", conflicts_with_all = ["predict", "resume"])]
+    explain: Option<PathBuf>,
+    /// With `--explain`: the side of the square patches that occlusion, lime and kernelshap
+    /// remove (blacked out).
+    #[arg(long, default_value_t = 4, value_parser = clap::value_parser!(u64).range(1..))]
+    patch: u64,
+    /// Write the CNN saved in DIR to FILE as safetensors (for the Captum comparison,
+    /// benches/compare/explain_reference.py --mnist).
+    #[arg(long, num_args = 2, value_names = ["DIR", "FILE"])]
+    export_weights: Option<Vec<PathBuf>>,
+    #[command(flatten)]
+    how: ExplainArgs,
+    /// Test-set indices for `--predict` and `--explain`.
     #[arg(long, value_delimiter = ',', default_value = "0,1,2,3,4")]
     images: Vec<usize>,
     #[command(flatten)]
@@ -53,6 +68,37 @@ struct Args {
 }
 
 fn run(args: Args) -> Result<(), tinderbox::Error> {
+    if let Some([dir, file]) = args.export_weights.as_deref() {
+        return recipe::export_weights(dir, file);
+    }
+    if let Some(dir) = &args.explain {
+        let out = dir.join("explanations");
+        let config = args.how.config(args.how.method[0], args.train.optim.seed);
+        let found = recipe::explain(
+            dir,
+            &args.images,
+            &args.how.method,
+            &config,
+            args.patch as usize,
+            &out,
+        )?;
+        for e in &found {
+            println!(
+                "test image {} (label {}): {} {:.4} by {} (black image {:.4}{}) -> {}",
+                e.index,
+                e.label,
+                e.predicted,
+                e.probability,
+                e.method,
+                e.baseline_score,
+                e.completeness_gap
+                    .map_or(String::new(), |g| format!(", completeness gap {g:+.4}")),
+                e.png.display()
+            );
+        }
+        tinderbox::train::RunDir::create(&out)?.write_json("summary.json", &found)?;
+        return Ok(());
+    }
     if let Some(dir) = &args.predict {
         for p in recipe::predict(dir, &args.images, 3)? {
             let top: Vec<String> = p

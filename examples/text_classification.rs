@@ -10,12 +10,15 @@
 //! cargo run --release --example text_classification -- --init runs/mlm      # our own BERT-mini
 //! cargo run --release --example text_classification -- --dataset csv reviews.tsv --text-col review --label-col stars
 //! cargo run --release --example text_classification -- --predict runs/text_classification "A joy from start to end."
+//! cargo run --release --example text_classification -- --explain runs/text_classification "A joy from start to end."
+//! cargo run --release --example text_classification -- --explain runs/text_classification --method ig,lime,kernelshap --faithfulness 50
 //! ```
 
+use std::io::IsTerminal;
 use std::path::PathBuf;
 
 use clap::Parser;
-use tinderbox::cli::TextArgs;
+use tinderbox::cli::{ExplainArgs, TextArgs};
 use tinderbox::recipes::text_classification as recipe;
 
 tinderbox::example_main!(Args, run);
@@ -40,12 +43,42 @@ struct Args {
     /// Score the model saved in DIR on every text of `--dataset` (its labels must be the run's).
     #[arg(long, value_name = "DIR", conflicts_with_all = ["predict", "resume"])]
     evaluate: Option<PathBuf>,
-    /// Texts for `--predict`.
-    #[arg(requires = "predict")]
+    /// Explain the label the model saved in DIR gives each of the TEXTS (`--method`): coloured
+    /// tokens, DIR/explanations/explanations.html and summary.json.
+    #[arg(long, value_name = "DIR", conflicts_with_all = ["predict", "resume", "evaluate", "init"])]
+    explain: Option<PathBuf>,
+    /// With `--explain`: one JSON object per text on standard output instead.
+    #[arg(long, requires = "explain")]
+    json: bool,
+    /// With `--explain`: the deletion test of each `--method` on the first N test texts of the
+    /// run (AOPC against a random order), written to DIR/explanations/faithfulness.json.
+    #[arg(long, value_name = "N", requires = "explain")]
+    faithfulness: Option<usize>,
+    /// With `--explain`: explain the first N test texts of the run instead of TEXTS.
+    #[arg(long, value_name = "N", requires = "explain")]
+    test_texts: Option<usize>,
+    /// Write the classifier saved in DIR to FILE as safetensors (for the Captum, SHAP and LIME
+    /// comparison, benches/compare/explain_reference.py).
+    #[arg(long, num_args = 2, value_names = ["DIR", "FILE"])]
+    export_weights: Option<Vec<PathBuf>>,
+    #[command(flatten)]
+    how: ExplainArgs,
+    /// Texts for `--predict` and `--explain`.
     texts: Vec<String>,
 }
 
 fn run(args: Args) -> Result<(), tinderbox::Error> {
+    if !args.texts.is_empty() && args.predict.is_none() && args.explain.is_none() {
+        return Err(tinderbox::Error::Invalid(
+            "texts are read only with --predict DIR or --explain DIR".into(),
+        ));
+    }
+    if let Some(dir) = &args.explain {
+        return explain(dir, &args);
+    }
+    if let Some([dir, file]) = args.export_weights.as_deref() {
+        return recipe::export_weights(dir, file);
+    }
     if let Some(dir) = &args.predict {
         for p in recipe::predict(dir, &args.texts)? {
             let probs: Vec<String> = p
@@ -88,5 +121,42 @@ fn run(args: Args) -> Result<(), tinderbox::Error> {
         "run directory: {} (summary.json, metrics.csv, curves.png, confusion.png)",
         out.display()
     );
+    Ok(())
+}
+
+fn explain(dir: &std::path::Path, args: &Args) -> Result<(), tinderbox::Error> {
+    let out = dir.join("explanations");
+    if let Some(n) = args.faithfulness {
+        let config = args
+            .how
+            .config(args.how.method[0], args.text.train.optim.seed);
+        let rows = recipe::faithfulness(dir, n, &args.how.method, &config, 10)?;
+        print!("{}", recipe::faithfulness_table(&rows));
+        tinderbox::train::RunDir::create(&out)?.write_json("faithfulness.json", &rows)?;
+        return Ok(());
+    }
+    let explainer = recipe::TextExplainer::open(dir)?;
+    let colour = std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none();
+    let texts = match args.test_texts {
+        Some(n) => recipe::test_texts(dir, n)?,
+        None => args.texts.clone(),
+    };
+    let mut all = Vec::new();
+    for method in &args.how.method {
+        for text in &texts {
+            let e =
+                explainer.explain(text, &args.how.config(*method, args.text.train.optim.seed))?;
+            if args.json {
+                println!("{}", serde_json::to_string(&e).unwrap_or_default());
+            } else {
+                println!("{}", e.describe(colour));
+            }
+            all.push(e);
+        }
+    }
+    let page = recipe::save_explanations(&out, &all)?;
+    if !args.json {
+        println!("page: {}", page.display());
+    }
     Ok(())
 }

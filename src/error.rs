@@ -24,6 +24,9 @@ pub enum Error {
     /// Generation could not run.
     #[error(transparent)]
     Generate(#[from] tinderbox_generate::GenerateError),
+    /// An explanation could not be made.
+    #[error(transparent)]
+    Explain(#[from] tinderbox_explain::ExplainError),
     /// An argument or saved setting is unusable.
     #[error("{0}")]
     Invalid(String),

@@ -39,6 +39,7 @@ pub mod recipes;
 
 pub use error::Error;
 pub use tinderbox_data as data;
+pub use tinderbox_explain as explain;
 pub use tinderbox_generate as generate;
 pub use tinderbox_heads as heads;
 pub use tinderbox_nn as nn;

@@ -2,8 +2,9 @@
 //! `summary.json`, prediction from the saved run, resume, and bad input.
 
 use tinderbox::data::vision::VisionDataset;
+use tinderbox::explain::{ExplainConfig, Method};
 use tinderbox::recipes::image_classification::{
-    ImageRunConfig, ImageRunSummary, load_run_config, predict, train_and_test,
+    ImageRunConfig, ImageRunSummary, explain, load_run_config, predict, train_and_test,
 };
 
 fn small(epochs: usize) -> ImageRunConfig {
@@ -51,6 +52,35 @@ fn a_small_run_trains_tests_predicts_and_resumes() {
     }
     let err = predict(&out, &[10_000], 3).unwrap_err().to_string();
     assert!(err.contains("test image 10000 does not exist"), "{err}");
+
+    // Explanations: a heatmap per image and method; integrated gradients adds up.
+    let shown = dir.path().join("explained");
+    let mut ig = ExplainConfig::new(Method::IntegratedGradients);
+    ig.samples = Some(200);
+    let methods = [
+        Method::IntegratedGradients,
+        Method::Occlusion,
+        Method::KernelShap,
+    ];
+    let found = explain(&out, &[0, 1], &methods, &ig, 7, &shown).unwrap();
+    assert_eq!(found.len(), 6);
+    for e in &found {
+        assert!(e.png.is_file(), "{e:?}");
+        assert_eq!((e.pixels.len(), e.heat.len()), (784, 784));
+        let gap = e.completeness_gap.unwrap();
+        if e.method != Method::Occlusion {
+            assert!(gap.abs() < 0.01, "{}: {gap}", e.method);
+        }
+    }
+    assert_eq!(found[1].patch, 7);
+    let err = explain(&out, &[10_000], &methods, &ig, 7, &shown)
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("test image 10000 does not exist"), "{err}");
+    let err = explain(&out, &[0], &[Method::Rollout], &ig, 7, &shown)
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("rollout needs a transformer"), "{err}");
 
     // Extending the finished run by one epoch continues from its checkpoint.
     let resumed = train_and_test(&small(2), &out, true).unwrap();

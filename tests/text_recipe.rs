@@ -4,9 +4,10 @@
 use std::path::Path;
 
 use tinderbox::data::text::TextSource;
+use tinderbox::explain::{ExplainConfig, Method};
 use tinderbox::recipes::text_classification::{
-    TextEncoderConfig, TextModel, TextRunConfig, TextRunSummary, evaluate_run, load_run_config,
-    predict, train_and_test,
+    TextEncoderConfig, TextExplainer, TextModel, TextRunConfig, TextRunSummary, evaluate_run,
+    load_run_config, predict, train_and_test,
 };
 
 /// Two classes with different words, `n` texts each, one file per text.
@@ -156,6 +157,29 @@ fn a_transformer_from_scratch_learns_with_its_own_wordpiece() {
     assert!(tokenizer.contains("[CLS]") && tokenizer.contains("WordPiece"));
     let predictions = predict(&out, &["superb and joyful".to_string()]).unwrap();
     assert_eq!(predictions.len(), 1);
+
+    // Explained through the word embeddings and the attention: [CLS] and [SEP] are not
+    // features; IG adds up; rollout shares out at most the pooled rows' total weight.
+    let explainer = TextExplainer::open(&out).unwrap();
+    let ig = explainer
+        .explain(
+            "the film was superb",
+            &ExplainConfig::new(Method::IntegratedGradients),
+        )
+        .unwrap();
+    assert!(
+        !ig.tokens.iter().any(|t| t == "[CLS]" || t == "[SEP]"),
+        "{:?}",
+        ig.tokens
+    );
+    assert_eq!(ig.ids.len(), ig.tokens.len() + 2);
+    assert!(ig.completeness_gap.unwrap().abs() < 1e-3, "{ig:?}");
+    let rollout = explainer
+        .explain("the film was superb", &ExplainConfig::new(Method::Rollout))
+        .unwrap();
+    assert!(rollout.completeness_gap.is_none());
+    assert!(rollout.attributions.iter().all(|&a| a > 0.0));
+    assert!(rollout.attributions.iter().sum::<f32>() < 1.0 + 1e-5);
 }
 
 #[test]

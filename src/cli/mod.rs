@@ -5,12 +5,14 @@
 //! ([`example_main!`](crate::example_main)).
 
 mod causal_lm;
+mod explain;
 mod generate;
 mod mlm;
 mod text;
 
 pub use causal_lm::CausalLmArgs;
 pub use clap;
+pub use explain::ExplainArgs;
 pub use generate::{DEFAULT_PROMPT, GenerateArgs};
 pub use mlm::MlmArgs;
 pub use text::TextArgs;

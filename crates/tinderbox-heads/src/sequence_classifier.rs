@@ -43,6 +43,13 @@ impl<E: SequenceEncoder, H: Head> SequenceClassifier<E, H> {
         self.head.forward(encoded, mask_pad)
     }
 
+    /// Class logits `[B, C]` from the encoder's token embeddings `[B, L, E]` (see
+    /// [`SequenceEncoder::embed_tokens`]): the differentiable entry that gradient attributions use.
+    pub fn logits_embedded(&self, embedded: Tensor<3>, mask_pad: Tensor<2, Bool>) -> Tensor<2> {
+        let encoded = self.encoder.encode_embedded(embedded, mask_pad.clone());
+        self.head.forward(encoded, mask_pad)
+    }
+
     /// Class probabilities `[B, C]`.
     pub fn predict_proba(&self, ids: Tensor<2, Int>, mask_pad: Tensor<2, Bool>) -> Tensor<2> {
         softmax(self.logits(ids, mask_pad), 1)

@@ -3,7 +3,10 @@
 //! The convolution is evaluated only where the pooling looks: at each of the four pooling phases
 //! `(2u + di, 2v + dj)` one `select` gathers an im2col matrix from the input and one batched
 //! matrix product applies the filters. The pooled maximum of the four phases is taken with
-//! `relu(a - b) + b`, which needs only elementwise kernels (within one rounding of `max(a, b)`).
+//! `a + relu(b - a)`, which needs only elementwise kernels (within one rounding of `max(a, b)`)
+//! and sends the gradient of a tie to the first element of the window in row-major order, as
+//! PyTorch's `max_pool2d` does (flat background, where the four phases are equal, is common in
+//! images; integrated gradients over such inputs then match Captum's on a PyTorch twin).
 //! The bias and a following ReLU commute with the maximum, so they apply to the pooled map,
 //! four times smaller.
 //!
@@ -68,10 +71,10 @@ pub fn conv2d_max_pool2(input: Tensor<4>, weight: Tensor<4>, bias: Option<Tensor
     pooled.reshape([batch, out_channels, ph, pw])
 }
 
-/// `max(a, b)` as `relu(a - b) + b`: two elementwise kernels and a ReLU, whose gradient goes
-/// to `a` where `a > b` and to `b` elsewhere.
+/// `max(a, b)` as `a + relu(b - a)`: two elementwise kernels and a ReLU, whose gradient goes
+/// to `b` where `b > a` and to `a` elsewhere (ties included: the first element wins).
 fn max_elementwise<const D: usize>(a: Tensor<D>, b: Tensor<D>) -> Tensor<D> {
-    relu(a - b.clone()) + b
+    a.clone() + relu(b - a)
 }
 
 /// Flat input offsets of the im2col matrix of one pooling phase `(di, dj)`, ordered
@@ -154,6 +157,22 @@ mod tests {
         let g = loss(conv2d_max_pool2(x, w.clone(), Some(b.clone()))).backward();
         assert!(max_diff(w.grad(&g).unwrap(), w.grad(&g_ref).unwrap()) < 1e-4);
         assert!(max_diff(b.grad(&g).unwrap(), b.grad(&g_ref).unwrap()) < 1e-4);
+    }
+
+    #[test]
+    fn ties_send_the_gradient_to_the_first_element_of_the_window() {
+        // A constant image: every window's four phases are equal, so each pooled value's
+        // gradient goes to phase (0, 0) alone, as PyTorch's max_pool2d routes it.
+        let device = Device::default().autodiff();
+        let x = Tensor::<4>::ones([1, 1, 4, 4], &device).require_grad();
+        let w = Tensor::<4>::ones([1, 1, 1, 1], &device);
+        let g = conv2d_max_pool2(x.clone(), w, None).sum().backward();
+        let grad = x.grad(&g).unwrap().into_data().try_to_vec::<f32>().unwrap();
+        let mut expected = vec![0.0f32; 16];
+        for i in [0, 2, 8, 10] {
+            expected[i] = 1.0;
+        }
+        assert_eq!(grad, expected);
     }
 
     #[test]

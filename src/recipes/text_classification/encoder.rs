@@ -61,6 +61,33 @@ impl SequenceEncoder for TextEncoder {
         }
     }
 
+    fn embed_tokens(&self, ids: Tensor<2, Int>) -> Tensor<3> {
+        match self {
+            Self::Lstm(e) => e.embed_tokens(ids),
+            Self::Bow(e) => e.embed_tokens(ids),
+            Self::Bert(e) => e.embed_tokens(ids),
+        }
+    }
+
+    fn encode_embedded(&self, embedded: Tensor<3>, mask_pad: Tensor<2, Bool>) -> Encoded {
+        match self {
+            Self::Lstm(e) => e.encode_embedded(embedded, mask_pad),
+            Self::Bow(e) => e.encode_embedded(embedded, mask_pad),
+            Self::Bert(e) => e.encode_embedded(embedded, mask_pad),
+        }
+    }
+
+    fn attention_maps(
+        &self,
+        ids: Tensor<2, Int>,
+        mask_pad: Tensor<2, Bool>,
+    ) -> Option<Vec<Tensor<4>>> {
+        match self {
+            Self::Bert(e) => SequenceEncoder::attention_maps(e, ids, mask_pad),
+            Self::Lstm(_) | Self::Bow(_) => None,
+        }
+    }
+
     fn hidden_size(&self) -> usize {
         match self {
             Self::Lstm(e) => e.hidden_size(),

@@ -8,11 +8,14 @@
 //! - [`config`]: the run's settings and each model's presets;
 //! - [`encoder`]: the one module type over every encoder;
 //! - `train_and_test`, `evaluate_run` and `predict`: a run, its scores on other data, and new
-//!   texts classified.
+//!   texts classified;
+//! - `explain` and `faithfulness`: why a saved run predicts what it does, and how faithful
+//!   each explanation method is on the run's test texts.
 
 pub mod config;
 pub mod encoder;
 mod evaluate;
+mod explain;
 mod predict;
 mod tokens;
 mod train;
@@ -20,6 +23,10 @@ mod train;
 pub use config::{BertEncoderConfig, TextEncoderConfig, TextModel, TextRunConfig};
 pub use encoder::{TextClassifier, TextEncoder, classifier};
 pub use evaluate::{DatasetScores, evaluate_run};
+pub use explain::{
+    FaithfulnessRow, TextExplainer, TextExplanation, explain, export_weights, faithfulness,
+    faithfulness_table, save_explanations, test_texts,
+};
 pub use predict::{TextPrediction, predict};
 pub use train::{TextRunSummary, load_run_config, train_and_test};
 

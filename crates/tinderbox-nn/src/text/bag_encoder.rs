@@ -54,9 +54,13 @@ impl BagEncoderConfig {
 }
 
 impl SequenceEncoder for BagEncoder {
-    fn encode(&self, ids: Tensor<2, Int>, _mask_pad: Tensor<2, Bool>) -> Encoded {
+    fn embed_tokens(&self, ids: Tensor<2, Int>) -> Tensor<3> {
+        self.embedding.forward(ids)
+    }
+
+    fn encode_embedded(&self, embedded: Tensor<3>, _mask_pad: Tensor<2, Bool>) -> Encoded {
         Encoded {
-            hidden: self.dropout.forward(self.embedding.forward(ids)),
+            hidden: self.dropout.forward(embedded),
             final_state: None,
             pooled: None,
         }

@@ -68,10 +68,12 @@ impl LstmEncoderConfig {
 }
 
 impl SequenceEncoder for LstmEncoder {
-    fn encode(&self, ids: Tensor<2, Int>, mask_pad: Tensor<2, Bool>) -> Encoded {
-        let (hidden, last) = self
-            .lstm
-            .forward(self.embedding.forward(ids), Some(mask_pad));
+    fn embed_tokens(&self, ids: Tensor<2, Int>) -> Tensor<3> {
+        self.embedding.forward(ids)
+    }
+
+    fn encode_embedded(&self, embedded: Tensor<3>, mask_pad: Tensor<2, Bool>) -> Encoded {
+        let (hidden, last) = self.lstm.forward(embedded, Some(mask_pad));
         Encoded {
             hidden,
             final_state: Some(last),

@@ -88,6 +88,22 @@ impl MultiHeadSelfAttention {
         let v = linear(&self.value, x);
         multi_head_attention(q, k, v, self.heads, mask_pad, causal, dropout)
     }
+
+    /// The attention weights `[B, heads, L, L]` that [`forward`](Self::forward) applies (without
+    /// dropout): rows are queries, columns keys. For inspection (attention rollout).
+    pub fn probs(
+        &self,
+        x: Tensor<3>,
+        mask_pad: Option<Tensor<2, Bool>>,
+        causal: bool,
+    ) -> Tensor<4> {
+        let [b, l, hidden] = x.dims();
+        let d = hidden / self.heads;
+        let split = |t: Tensor<3>| t.reshape([b, l, self.heads, d]).swap_dims(1, 2);
+        let q = split(linear(&self.query, x.clone()));
+        let k = split(linear(&self.key, x));
+        tinderbox_ops::attention_probs(q, k, mask_pad, causal)
+    }
 }
 
 #[cfg(test)]

@@ -341,17 +341,48 @@ impl BertModel {
         type_ids: Option<Tensor<2, Int>>,
     ) -> BertOutput {
         let [_, l] = ids.dims();
+        // Cut before the lookup; `forward_embedded` cuts the mask and types the same way.
+        let ids = ids.narrow(1, 0, l.min(self.max_positions()));
+        self.forward_embedded(
+            self.embeddings.word_embeddings.forward(ids),
+            mask_pad,
+            type_ids,
+        )
+    }
+
+    /// Every layer's attention weights `[B, heads, L, L]`, first layer first, for `ids [B, L]`
+    /// (cut to the position table like [`forward`](Self::forward)).
+    pub fn attention_maps(&self, ids: Tensor<2, Int>, mask_pad: Tensor<2, Bool>) -> Vec<Tensor<4>> {
+        let [_, l] = ids.dims();
+        let l = l.min(self.max_positions());
+        let (ids, mask_pad) = (ids.narrow(1, 0, l), mask_pad.narrow(1, 0, l));
+        let mut hidden = self.embeddings.forward(ids, None);
+        let mut maps = Vec::with_capacity(self.encoder.layer.len());
+        for layer in &self.encoder.layer {
+            maps.push(layer.attention_probs(hidden.clone(), Some(mask_pad.clone())));
+            hidden = layer.forward(hidden, Some(mask_pad.clone()));
+        }
+        maps
+    }
+
+    /// [`forward`](Self::forward) from the word-embedding rows `[B, L, H]` of the ids (or any
+    /// point between two of them, as integrated gradients needs) instead of the ids.
+    pub fn forward_embedded(
+        &self,
+        words: Tensor<3>,
+        mask_pad: Tensor<2, Bool>,
+        type_ids: Option<Tensor<2, Int>>,
+    ) -> BertOutput {
         let max = self.max_positions();
-        let (ids, mask_pad, type_ids) = if l > max {
-            (
-                ids.narrow(1, 0, max),
-                mask_pad.narrow(1, 0, max),
-                type_ids.map(|t| t.narrow(1, 0, max)),
-            )
-        } else {
-            (ids, mask_pad, type_ids)
-        };
-        let mut hidden = self.embeddings.forward(ids, type_ids);
+        let [_, l, _] = words.dims();
+        let words = words.narrow(1, 0, l.min(max));
+        let [_, l] = mask_pad.dims();
+        let mask_pad = mask_pad.narrow(1, 0, l.min(max));
+        let type_ids = type_ids.map(|t| {
+            let [_, l] = t.dims();
+            t.narrow(1, 0, l.min(max))
+        });
+        let mut hidden = self.embeddings.forward_words(words, type_ids);
         for layer in &self.encoder.layer {
             hidden = layer.forward(hidden, Some(mask_pad.clone()));
         }
@@ -371,16 +402,35 @@ impl BertModel {
 
 impl SequenceEncoder for BertModel {
     fn encode(&self, ids: Tensor<2, Int>, mask_pad: Tensor<2, Bool>) -> Encoded {
-        let out = self.forward(ids, mask_pad, None);
-        Encoded {
-            hidden: out.last_hidden_state,
-            final_state: None,
-            pooled: out.pooler_output,
-        }
+        encoded(self.forward(ids, mask_pad, None))
+    }
+
+    fn embed_tokens(&self, ids: Tensor<2, Int>) -> Tensor<3> {
+        self.embeddings.word_embeddings.forward(ids)
+    }
+
+    fn encode_embedded(&self, embedded: Tensor<3>, mask_pad: Tensor<2, Bool>) -> Encoded {
+        encoded(self.forward_embedded(embedded, mask_pad, None))
+    }
+
+    fn attention_maps(
+        &self,
+        ids: Tensor<2, Int>,
+        mask_pad: Tensor<2, Bool>,
+    ) -> Option<Vec<Tensor<4>>> {
+        Some(BertModel::attention_maps(self, ids, mask_pad))
     }
 
     fn hidden_size(&self) -> usize {
         self.embeddings.word_embeddings.weight.dims()[1]
+    }
+}
+
+fn encoded(out: BertOutput) -> Encoded {
+    Encoded {
+        hidden: out.last_hidden_state,
+        final_state: None,
+        pooled: out.pooler_output,
     }
 }
 
@@ -425,5 +475,36 @@ mod tests {
         let out = model.forward(ids.clone(), ids.equal_elem(0), None);
         assert_eq!(out.last_hidden_state.dims(), [2, 4, 16]);
         assert_eq!(out.pooler_output.unwrap().dims(), [2, 16]);
+    }
+
+    #[test]
+    fn encoding_from_the_word_embeddings_is_encoding_from_the_ids() {
+        let device = Device::default();
+        let mut c = tiny();
+        c.max_position_embeddings = 6;
+        let model = c.init(&device).unwrap();
+        // The second batch is longer than the position table: both paths cut it the same way.
+        for len in [5, 9] {
+            let ids = Tensor::<2, Int>::from_data(
+                TensorData::new((0..2 * len as i64).map(|i| i % 50).collect(), [2, len]),
+                &device,
+            );
+            let mask = ids.clone().equal_elem(3);
+            let direct = model.encode(ids.clone(), mask.clone());
+            let through = model.encode_embedded(model.embed_tokens(ids.clone()), mask.clone());
+            let maps = model.attention_maps(ids, mask);
+            assert_eq!(maps.len(), 2);
+            assert_eq!(maps[0].dims(), [2, 4, len.min(6), len.min(6)]);
+            // Each query's weights sum to one.
+            let sums = maps[1].clone().sum_dim(3);
+            sums.into_data().assert_approx_eq::<f32>(
+                &Tensor::<4>::ones([2, 4, len.min(6), 1], &device).into_data(),
+                Default::default(),
+            );
+            direct
+                .hidden
+                .into_data()
+                .assert_approx_eq::<f32>(&through.hidden.into_data(), Default::default());
+        }
     }
 }

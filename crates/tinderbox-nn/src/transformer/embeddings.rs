@@ -92,12 +92,18 @@ impl BertEmbeddings {
     /// Embeds `ids [B, L]` (with `type_ids [B, L]`, all 0 when `None`) to `[B, L, H]`.
     /// `L` must not exceed [`max_positions`](Self::max_positions); `BertModel` truncates.
     pub fn forward(&self, ids: Tensor<2, Int>, type_ids: Option<Tensor<2, Int>>) -> Tensor<3> {
-        let [b, l] = ids.dims();
-        let device = ids.device();
+        self.forward_words(self.word_embeddings.forward(ids), type_ids)
+    }
+
+    /// [`forward`](Self::forward) from the word-embedding rows `[B, L, H]` instead of ids: the
+    /// positions and token types added, then LayerNorm and dropout.
+    pub fn forward_words(&self, words: Tensor<3>, type_ids: Option<Tensor<2, Int>>) -> Tensor<3> {
+        let [b, l, _] = words.dims();
+        let device = words.device();
         let positions = Tensor::<1, Int>::arange(0..l as i64, &device).reshape([1, l]);
         let type_ids = type_ids.unwrap_or_else(|| Tensor::zeros([b, l], &device));
         // [1, L, H] broadcasts over the batch instead of looking up B copies of the positions.
-        let embedded = self.word_embeddings.forward(ids)
+        let embedded = words
             + self.token_type_embeddings.forward(type_ids)
             + self.position_embeddings.forward(positions);
         apply_dropout(&self.dropout, self.layer_norm.forward(embedded))

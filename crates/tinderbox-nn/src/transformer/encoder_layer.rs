@@ -121,6 +121,16 @@ impl BertLayerConfig {
 }
 
 impl BertLayer {
+    /// The attention weights `[B, heads, L, L]` this layer applies to its input `x`.
+    pub fn attention_probs(&self, x: Tensor<3>, mask_pad: Option<Tensor<2, Bool>>) -> Tensor<4> {
+        let x = if self.norm_first {
+            self.attention.output.layer_norm.forward(x)
+        } else {
+            x
+        };
+        self.attention.self_attn.probs(x, mask_pad, false)
+    }
+
     /// `[B, L, H]` to `[B, L, H]`; `mask_pad [B, L]` is true at padding.
     pub fn forward(&self, x: Tensor<3>, mask_pad: Option<Tensor<2, Bool>>) -> Tensor<3> {
         let attention = &self.attention;

@@ -286,11 +286,17 @@ mod tests {
             .into_scalar();
         assert_eq!(diff, 0.0);
         assert_eq!(after.embeddings.position_embeddings.weight.dims(), [32, 64]);
-        // Head 1 falls back on the only offset.
+        // Head 1 falls back on the only offset: most rows peak one position ahead (a single
+        // row can lose to a random word embedding; the weights are not seeded).
         let ids: Vec<i64> = (0..32).map(|i| i + 100).collect();
-        let row = &first_layer_attention(&after, &ids, 1)[10 * 32..11 * 32];
-        let best = (0..32).max_by(|a, b| row[*a].total_cmp(&row[*b])).unwrap();
-        assert_eq!(best, 11);
+        let probabilities = first_layer_attention(&after, &ids, 1);
+        let ahead = (2..30)
+            .filter(|&r| {
+                let row = &probabilities[r * 32..(r + 1) * 32];
+                (0..32).max_by(|a, b| row[*a].total_cmp(&row[*b])) == Some(r + 1)
+            })
+            .count();
+        assert!(ahead > 20, "{ahead} of 28 rows peak at +1");
     }
 
     #[test]

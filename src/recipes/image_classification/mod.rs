@@ -17,6 +17,10 @@ use tinderbox_train::{
 use crate::Error;
 use crate::backend::{backend_name, default_device, peak_rss_bytes};
 
+mod explain;
+
+pub use explain::{ImageExplanationSummary, explain, export_weights};
+
 /// Everything that defines a run; saved as the run's `config.json`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ImageRunConfig {
@@ -179,16 +183,25 @@ pub fn load_run_config(dir: &Path) -> Result<ImageRunConfig, Error> {
     Ok(RunDir::open(dir)?.read_json(CONFIG_FILE)?)
 }
 
+/// The model saved in `run` (built as `config` says) on `device`.
+fn load_classifier(
+    run: &RunDir,
+    config: &ImageRunConfig,
+    device: &Device,
+) -> Result<ImageClassifier<MnistCnn>, Error> {
+    Ok(load_model(
+        &run.model_file(),
+        ImageClassifier::new(config.model.init(device)),
+    )?)
+}
+
 /// Loads the trained model of the run in `dir` and returns the `top_k` classes of the given
 /// test images.
 pub fn predict(dir: &Path, indices: &[usize], top_k: usize) -> Result<Vec<Prediction>, Error> {
     let run = RunDir::open(dir)?;
     let config: ImageRunConfig = run.read_json(CONFIG_FILE)?;
     let device = default_device();
-    let model: ImageClassifier<MnistCnn> = load_model(
-        &run.model_file(),
-        ImageClassifier::new(config.model.init(&device)),
-    )?;
+    let model = load_classifier(&run, &config, &device)?;
     let splits = load_data(&config)?;
     let test = &splits.test;
     let mut pixels = Vec::with_capacity(indices.len() * test.rows() * test.cols());
