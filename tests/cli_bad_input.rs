@@ -55,7 +55,7 @@ const CASES: &[Case] = &[
     Case { example: "causal_lm", args: &["--positions", "64", "--out", OUT], code: 1, says: &["--max-len 128 exceeds the model's 64 positions"] },
     Case { example: "causal_lm", args: &["--hidden", "102", "--out", OUT], code: 1, says: &["n_head", "102"] },
     // Paths that do not exist, found by the program.
-    Case { example: "mnist", args: &["--data-dir", MISSING], code: 1, says: &["error:", MISSING] },
+    Case { example: "mnist", args: &["--data-dir", MISSING, "--out", OUT], code: 1, says: &["error:", MISSING] },
     Case { example: "mnist", args: &["--resume", MISSING], code: 1, says: &["error:", MISSING] },
     Case { example: "mnist", args: &["--predict", MISSING], code: 1, says: &["error:", MISSING] },
     Case { example: "text_classification", args: &["--dataset", "reviews"], code: 1, says: &["unknown dataset \"reviews\"", "csv PATH"] },

@@ -107,7 +107,11 @@ fn a_data_dir_without_the_files_says_what_is_missing() {
         data_dir: Some(dir.path().to_path_buf()),
         ..small(1)
     };
-    let err = train_and_test(&config, &dir.path().join("run"), false)
+    // The run directory already holds a run: its configuration survives the mistake.
+    let out = dir.path().join("run");
+    std::fs::create_dir_all(&out).unwrap();
+    std::fs::write(out.join("config.json"), "{\"earlier\": true}").unwrap();
+    let err = train_and_test(&config, &out, false)
         .unwrap_err()
         .to_string();
     assert!(
@@ -115,6 +119,10 @@ fn a_data_dir_without_the_files_says_what_is_missing() {
         "{err}"
     );
     assert!(err.contains("t10k-labels-idx1-ubyte[.gz]"), "{err}");
+    assert_eq!(
+        std::fs::read_to_string(out.join("config.json")).unwrap(),
+        "{\"earlier\": true}"
+    );
 }
 
 #[test]

@@ -18,6 +18,14 @@ pub fn deletion_curve(
     batch: usize,
 ) -> Result<Vec<f32>> {
     let d = order.len();
+    let mut seen = vec![false; d];
+    for &i in order {
+        if i >= d || std::mem::replace(&mut seen[i], true) {
+            return Err(crate::ExplainError::Input(format!(
+                "the deletion order must list each of the {d} features once; it has {i} out of place"
+            )));
+        }
+    }
     let masks: Vec<Vec<bool>> = (0..=steps.min(d))
         .map(|k| {
             let mut mask = vec![true; d];
@@ -61,6 +69,8 @@ mod tests {
         assert!((aopc(&best) - (0.0 + 0.5 + 0.7 + 0.8 + 0.85) / 5.0).abs() < 1e-6);
         let mut two = Polynomial::linear(0.0, &[0.1, 0.5]);
         assert_eq!(deletion_curve(&[0, 1], 10, &mut two, 2).unwrap().len(), 3);
+        assert!(deletion_curve(&[0, 0], 1, &mut two, 2).is_err());
+        assert!(deletion_curve(&[0, 2], 1, &mut two, 2).is_err());
     }
 
     #[test]

@@ -51,6 +51,9 @@ pub enum ExplainError {
         "no gradient reached the input: load the model on an autodiff device (`device.autodiff()`) and `freeze()` it"
     )]
     NoGradient,
+    /// Inputs that do not fit together (shapes, positions, orders).
+    #[error("invalid input: {0}")]
+    Input(String),
     /// The method needs something the model does not have.
     #[error("{method} needs {needs}")]
     Unsupported {

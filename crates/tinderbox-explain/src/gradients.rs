@@ -34,6 +34,12 @@ pub fn gradient_attribution<const D: usize, F>(
 where
     F: Fn(Tensor<D>) -> Tensor<1>,
 {
+    let (dims, base_dims) = (input.dims(), baseline.dims());
+    if D < 2 || dims[0] != 1 || dims != base_dims {
+        return Err(ExplainError::Input(format!(
+            "the input and the baseline must be one item [1, ...] of the same shape; got {dims:?} and {base_dims:?}"
+        )));
+    }
     let input = input.detach();
     let baseline = baseline.detach();
     let ends = tensor_values(score(Tensor::cat(vec![input.clone(), baseline.clone()], 0)))?;

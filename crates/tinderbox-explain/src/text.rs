@@ -28,6 +28,24 @@ pub struct TokenizedText {
 }
 
 impl TokenizedText {
+    /// Checks that the mask and the feature positions fit the ids.
+    pub fn validate(&self) -> Result<()> {
+        if self.mask_pad.len() != self.ids.len() {
+            return Err(ExplainError::Input(format!(
+                "{} padding flags for {} ids",
+                self.mask_pad.len(),
+                self.ids.len()
+            )));
+        }
+        if let Some(&pos) = self.features.iter().find(|&&p| p >= self.ids.len()) {
+            return Err(ExplainError::Input(format!(
+                "feature position {pos} is past the {} ids",
+                self.ids.len()
+            )));
+        }
+        Ok(())
+    }
+
     /// The ids with every feature whose `keep` is false replaced by the baseline id.
     pub fn masked_ids(&self, keep: &[bool]) -> Vec<u32> {
         let mut ids = self.ids.clone();
@@ -47,6 +65,14 @@ pub fn text_scores<E: SequenceEncoder, H: Head>(
     rows: &[Vec<u32>],
     target: usize,
 ) -> Result<Vec<f32>> {
+    text.validate()?;
+    if let Some(row) = rows.iter().find(|r| r.len() != text.ids.len()) {
+        return Err(ExplainError::Input(format!(
+            "a row of {} ids for a text of {}",
+            row.len(),
+            text.ids.len()
+        )));
+    }
     let device = model_device(model)?;
     let (ids, mask) = batch(text, rows, &device);
     let probs = model.predict_proba(ids, mask);
@@ -60,6 +86,7 @@ pub fn text_probabilities<E: SequenceEncoder, H: Head>(
     model: &SequenceClassifier<E, H>,
     text: &TokenizedText,
 ) -> Result<Vec<f32>> {
+    text.validate()?;
     let device = model_device(model)?;
     let (ids, mask) = batch(text, std::slice::from_ref(&text.ids), &device);
     tensor_values(model.predict_proba(ids, mask).squeeze_dim::<1>(0))
@@ -79,6 +106,7 @@ pub fn explain_text<E: SequenceEncoder, H: Head>(
     target: usize,
     config: &ExplainConfig,
 ) -> Result<Attribution> {
+    text.validate()?;
     let d = text.features.len();
     if d == 0 {
         return Err(ExplainError::NoFeatures(

@@ -175,6 +175,24 @@ fn bad_requests_are_errors_not_panics() {
         .unwrap_err()
         .to_string();
     assert!(err.contains("nothing to explain"), "{err}");
+    let mut misplaced = text();
+    misplaced.features.push(7);
+    let err = explain_text(
+        &plain,
+        &misplaced,
+        0,
+        &ExplainConfig::new(Method::Occlusion),
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(
+        err.contains("feature position 7 is past the 7 ids"),
+        "{err}"
+    );
+    let err = text_scores(&plain, &text(), &[vec![1, 2]], 0)
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("a row of 2 ids for a text of 7"), "{err}");
     let autodiff = lstm(&Device::default().autodiff()).freeze();
     let mut config = ExplainConfig::new(Method::IntegratedGradients);
     config.steps = 0;

@@ -131,7 +131,6 @@ pub fn train_and_test(
     let run = RunDir::create(out)?;
     let trainer =
         Trainer::new(config.train.clone(), run.clone(), default_device())?.with_resume(resume);
-    run.write_json(CONFIG_FILE, config)?;
     let splits = load_data(config)?;
     let classes = splits.class_names.len();
     if config.model.num_classes != classes {
@@ -140,6 +139,9 @@ pub fn train_and_test(
             config.model.num_classes, config.dataset
         )));
     }
+    // Only once the data is there: a mistyped --data-dir must not overwrite the configuration
+    // of the run already in `out`.
+    run.write_json(CONFIG_FILE, config)?;
     let (train, valid) = split(config, splits.train)?;
     let examples = [train.len(), valid.len(), splits.test.len()];
     let (train, valid, test) = (
