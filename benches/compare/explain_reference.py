@@ -223,6 +223,8 @@ def main():
     rows = {"ig": [], "kernelshap": [], "lime": [], "shap_seeds": [], "lime_seeds": [], "prob_gap": []}
     lig = captum.attr.LayerIntegratedGradients(lambda ids: twin(ids), twin.emb)
     for k, e in enumerate(first):
+        if k and k % 10 == 0:
+            print(f"{k} of {len(first)} texts", file=sys.stderr, flush=True)
         ids = torch.tensor([e["ids"]])
         positions = e["positions"]
         # Padding is where our batcher padded: outside the tokens, [CLS] and [SEP].
