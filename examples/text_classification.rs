@@ -139,6 +139,11 @@ fn explain(dir: &std::path::Path, args: &Args) -> Result<(), tinderbox::Error> {
     let colour = std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none();
     let texts = match args.test_texts {
         Some(n) => recipe::test_texts(dir, n)?,
+        None if args.texts.is_empty() => {
+            return Err(tinderbox::Error::Invalid(
+                "--explain needs texts to explain, or --test-texts N".into(),
+            ));
+        }
         None => args.texts.clone(),
     };
     let mut all = Vec::new();

@@ -64,6 +64,7 @@ const CASES: &[Case] = &[
     Case { example: "text_classification", args: &["--predict", MISSING, "a text"], code: 1, says: &["error:", MISSING] },
     Case { example: "text_classification", args: &["--explain", MISSING, "a text"], code: 1, says: &["error:", MISSING] },
     Case { example: "text_classification", args: &["a text"], code: 1, says: &["texts are read only with --predict DIR or --explain DIR"] },
+    Case { example: "text_classification", args: &["--explain", "tests/fixtures/gpt2-tiny"], code: 1, says: &["is not a text_classification run directory"] },
     Case { example: "mnist", args: &["--explain", MISSING], code: 1, says: &["error:", MISSING] },
     Case { example: "mlm", args: &["--corpus", MISSING, "--out", OUT], code: 1, says: &["error:", MISSING] },
     Case { example: "mlm", args: &["--fill", "no mask here", "--init", MISSING], code: 1, says: &["error:", MISSING] },

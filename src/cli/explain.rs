@@ -7,7 +7,7 @@ use tinderbox_explain::{ExplainConfig, Method, Rule};
 #[derive(Debug, Clone, Args)]
 pub struct ExplainArgs {
     /// Attribution methods, comma-separated: ig (integrated gradients), gradxinput, saliency,
-    /// occlusion, lime, kernelshap.
+    /// occlusion, lime, kernelshap, rollout (attention rollout, transformers only).
     #[arg(long, value_delimiter = ',', default_value = "ig", value_parser = parse_method)]
     pub method: Vec<Method>,
     /// Integrated gradients' points on the path from the baseline (Gauss-Legendre, as Captum).
