@@ -153,15 +153,24 @@ impl Checkpoints {
         })?;
         write_atomic(&staging.path().join(STATE), &state_json)?;
 
-        if target.exists() {
-            std::fs::remove_dir_all(target)
-                .map_err(|e| TrainError::io("replacing checkpoint", target, e))?;
-        }
+        // An older checkpoint of the same number is moved aside whole before the new one takes
+        // its name, and deleted after: a kill at any point leaves no half checkpoint under a
+        // checkpoint's name (what is aside is a staging directory, cleared on resume).
+        let aside = if target.exists() {
+            Some(move_aside(target)?)
+        } else {
+            None
+        };
         let staged = staging.keep();
         std::fs::rename(&staged, target).map_err(|e| {
             let _ = std::fs::remove_dir_all(&staged);
             TrainError::io("moving checkpoint into place", target, e)
-        })
+        })?;
+        if let Some(aside) = aside {
+            std::fs::remove_dir_all(&aside)
+                .map_err(|e| TrainError::io("removing the replaced checkpoint", &aside, e))?;
+        }
+        Ok(())
     }
 
     /// The numbers (finished epochs or steps) that have a checkpoint, in increasing order.
@@ -254,13 +263,31 @@ impl Checkpoints {
         let cut = epochs.len().saturating_sub(keep);
         for &epoch in &epochs[..cut] {
             if Some(epoch) != protect {
-                let dir = self.numbered_dir(epoch);
-                std::fs::remove_dir_all(&dir)
-                    .map_err(|e| TrainError::io("removing old checkpoint", &dir, e))?;
+                // Renamed first: a run killed while the files go is left with a staging
+                // directory (cleared on resume), never a checkpoint missing some of its files.
+                let aside = move_aside(&self.numbered_dir(epoch))?;
+                std::fs::remove_dir_all(&aside)
+                    .map_err(|e| TrainError::io("removing old checkpoint", &aside, e))?;
             }
         }
         Ok(())
     }
+}
+
+/// Renames the checkpoint directory `dir` to a staging name beside it (one rename: atomic), so
+/// that it stops being listed as a checkpoint before any of its files is removed.
+fn move_aside(dir: &Path) -> Result<PathBuf> {
+    let name = dir
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let aside = dir.with_file_name(format!("{STAGING_PREFIX}removed-{name}"));
+    if aside.exists() {
+        std::fs::remove_dir_all(&aside)
+            .map_err(|e| TrainError::io("removing a stale staging directory", &aside, e))?;
+    }
+    std::fs::rename(dir, &aside).map_err(|e| TrainError::io("moving aside", dir, e))?;
+    Ok(aside)
 }
 
 /// Loads burnpack weights from `path` into `model`, with an error that names the file.
@@ -291,4 +318,40 @@ pub fn save_model<M: Module>(path: &Path, model: &M) -> Result<()> {
             reason: e.to_string(),
         })?;
     write_atomic(path, &bytes)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn fake_checkpoint(dir: &Path, name: &str) {
+        let path = dir.join(name);
+        std::fs::create_dir_all(&path).unwrap();
+        for file in [MODEL, OPTIMIZER, STATE] {
+            std::fs::write(path.join(file), b"x").unwrap();
+        }
+    }
+
+    #[test]
+    fn pruning_moves_each_checkpoint_out_of_the_listing_before_deleting_it() {
+        let root = tempfile::tempdir().unwrap();
+        let checkpoints = Checkpoints::new(root.path());
+        for epoch in 1..=4 {
+            fake_checkpoint(root.path(), &format!("epoch-{epoch}"));
+        }
+        // What a run killed between the rename and the deletion would have left.
+        fake_checkpoint(root.path(), &format!("{STAGING_PREFIX}removed-epoch-1"));
+        checkpoints.prune(2, Some(1)).unwrap();
+        assert_eq!(checkpoints.epochs().unwrap(), vec![1, 3, 4]);
+        let aside = move_aside(&root.path().join("epoch-1")).unwrap();
+        // The stale directory of the same name was replaced; the listing no longer has epoch 1.
+        assert!(aside.join(MODEL).is_file());
+        assert_eq!(checkpoints.epochs().unwrap(), vec![3, 4]);
+        let left: Vec<String> = std::fs::read_dir(root.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .filter(|n| n.starts_with(STAGING_PREFIX))
+            .collect();
+        assert_eq!(left, vec![format!("{STAGING_PREFIX}removed-epoch-1")]);
+    }
 }
