@@ -12,6 +12,7 @@ use crate::error::{ExplainError, Result};
 use crate::gradients::{gradient_attribution, tensor_values};
 use crate::method::{ExplainConfig, Method};
 use crate::perturbation::explain_masks;
+use crate::text::model_device;
 
 /// One image `[C, H, W]`, values as the model was trained on them.
 #[derive(Debug, Clone, PartialEq)]
@@ -50,11 +51,7 @@ pub fn explain_image<M: ImageModel>(
             image.shape
         )));
     }
-    let device = model
-        .devices()
-        .into_iter()
-        .next()
-        .ok_or_else(|| ExplainError::Read("the model has no parameters".into()))?;
+    let device = model_device(model)?;
     let tensor = |pixels: Vec<f32>, n: usize| {
         Tensor::<4>::from_data(TensorData::new(pixels, [n, c, h, w]), &device)
     };

@@ -236,7 +236,8 @@ fn check_target(target: usize, classes: usize) -> Result<()> {
     Ok(())
 }
 
-fn model_device<M: burn::module::Module>(model: &M) -> Result<Device> {
+/// The device a model's parameters live on (text and image explanations build inputs there).
+pub(crate) fn model_device<M: burn::module::Module>(model: &M) -> Result<Device> {
     model
         .devices()
         .into_iter()
