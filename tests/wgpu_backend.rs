@@ -351,3 +351,86 @@ fn a_short_mlm_run_trains_on_wgpu() {
     let tokenizer = Tokenizer::from_file(dir.path().join("run/tokenizer.json")).unwrap();
     assert!(tokenizer.vocab_size() <= 60);
 }
+
+/// Continuous batching's cache operations on the device storage (tensors, `slice_assign`,
+/// `select`, `cat`): sequences that join a running batch and leave it decode on wgpu as each
+/// alone on flex.
+#[test]
+fn sequences_joining_and_leaving_a_batch_on_wgpu_decode_as_alone_on_flex() {
+    use burn::module::Module;
+    use tinderbox::nn::decoder::{CausalLm, KvCache, Llama, LlamaConfig};
+    let flex = Device::flex();
+    let model = LlamaConfig {
+        vocab_size: 50,
+        hidden_size: 16,
+        intermediate_size: 32,
+        num_hidden_layers: 2,
+        num_attention_heads: 4,
+        num_key_value_heads: 2,
+        head_dim: None,
+        max_position_embeddings: 64,
+        rms_norm_eps: 1e-5,
+        rope_theta: 10_000.0,
+        rope_scaling: None,
+        tie_word_embeddings: false,
+        bos_token_id: None,
+        eos_token_ids: Vec::new(),
+    }
+    .init(&flex)
+    .unwrap();
+    let on_wgpu = model.clone().to_device(&wgpu());
+    let step = |model: &Llama, rows: &[&[u32]], cache: &mut KvCache| -> Vec<Vec<f32>> {
+        let device = CausalLm::device(model);
+        let flat: Vec<i64> = rows
+            .iter()
+            .flat_map(|r| r.iter().map(|&i| i as i64))
+            .collect();
+        let ids = Tensor::from_data(TensorData::new(flat, [rows.len(), rows[0].len()]), &device);
+        let padding = vec![vec![false; rows[0].len()]; rows.len()];
+        values(model.forward_last(ids, &padding, cache).unwrap())
+            .chunks(50)
+            .map(<[f32]>::to_vec)
+            .collect()
+    };
+    let alone = |prompt: &[u32], next: &[u32]| {
+        let mut cache = model.new_cache(1, 32);
+        let mut out = vec![step(&model, &[prompt], &mut cache).remove(0)];
+        for &t in next {
+            out.push(step(&model, &[&[t]], &mut cache).remove(0));
+        }
+        out
+    };
+    let (a, b): (&[u32], &[u32]) = (&[3, 8, 1, 9], &[7, 2, 11, 5, 6, 13]);
+    let (ref_a, ref_b) = (alone(a, &[10, 12, 14]), alone(b, &[20, 22]));
+    let mut running = on_wgpu.new_cache(1, 32);
+    close(
+        step(&on_wgpu, &[a], &mut running).remove(0),
+        ref_a[0].clone(),
+        "A's prompt",
+    );
+    close(
+        step(&on_wgpu, &[&[10]], &mut running).remove(0),
+        ref_a[1].clone(),
+        "A step 1",
+    );
+    // B, longer than A so far, joins: A moves right behind padding.
+    let mut joining = on_wgpu.new_cache(1, b.len());
+    close(
+        step(&on_wgpu, &[b], &mut joining).remove(0),
+        ref_b[0].clone(),
+        "B's prompt",
+    );
+    running.append(joining).unwrap();
+    let both_rows = step(&on_wgpu, &[&[12], &[20]], &mut running);
+    close(both_rows[0].clone(), ref_a[2].clone(), "A step 2 beside B");
+    close(both_rows[1].clone(), ref_b[1].clone(), "B step 1 beside A");
+    // B leaves; A's leading padding is trimmed.
+    running.retain(&[0]).unwrap();
+    running.trim_front();
+    assert_eq!((running.batch(), running.len()), (1, 6));
+    close(
+        step(&on_wgpu, &[&[14]], &mut running).remove(0),
+        ref_a[3].clone(),
+        "A step 3 alone again",
+    );
+}

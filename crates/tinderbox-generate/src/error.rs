@@ -47,6 +47,9 @@ pub enum GenerateError {
     /// The model failed (its cache is full, say).
     #[error(transparent)]
     Model(#[from] tinderbox_nn::ModelError),
+    /// A running batch's cache could not take or drop sequences.
+    #[error("continuous batching cache: {0}")]
+    Cache(String),
     /// Logits could not be read back from the device.
     #[error("reading the logits back: {0}")]
     Read(String),

@@ -4,7 +4,6 @@
 
 use burn::prelude::*;
 use rand::SeedableRng;
-use rand::distr::{Distribution, weighted::WeightedIndex};
 use rand::rngs::StdRng;
 use serde::{Deserialize, Serialize};
 use tinderbox_nn::decoder::CausalLm;
@@ -12,8 +11,7 @@ use tinderbox_tokenize::TextTokenizer;
 
 use crate::config::GenerationConfig;
 use crate::error::GenerateError;
-use crate::processors::{argmax, process, softmax};
-use crate::stream::TextStream;
+use crate::sequence::Sequence;
 
 /// Why a sequence ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -162,50 +160,28 @@ pub fn sample<M: CausalLm>(
     let prompt_seconds = started.elapsed().as_secs_f64();
     let decoding = std::time::Instant::now();
     let mut rng = StdRng::seed_from_u64(config.seed);
-    let mut context: Vec<Vec<u32>> = inputs.iter().map(|r| r.to_vec()).collect();
-    let mut generated: Vec<Vec<u32>> = vec![Vec::new(); rows.len()];
-    let mut finish: Vec<Option<FinishReason>> = vec![None; rows.len()];
-    let mut streams = vec![TextStream::default(); rows.len()];
-    let mut texts = vec![String::new(); rows.len()];
+    let mut sequences: Vec<Sequence> = inputs
+        .iter()
+        .map(|r| Sequence::new(r.to_vec(), config.clone()))
+        .collect();
     for _ in 0..config.max_new_tokens {
         let mut next = Vec::with_capacity(rows.len());
         for (row, scores) in logits.iter_mut().enumerate() {
-            if finish[row].is_some() {
+            let sequence = &mut sequences[row];
+            if sequence.finish().is_some() {
                 next.push(pad_id);
                 continue;
             }
-            process(scores, &context[row], config);
-            let token = if config.do_sample {
-                let probs = softmax(scores);
-                WeightedIndex::new(&probs)
-                    .map(|w| w.sample(&mut rng) as u32)
-                    .unwrap_or_else(|_| argmax(scores) as u32)
-            } else {
-                argmax(scores) as u32
-            };
-            context[row].push(token);
-            generated[row].push(token);
-            next.push(token);
-            let piece = streams[row].push(tokenizer, token)?;
-            texts[row].push_str(&piece);
+            // One generator for the batch, drawn from row after row as transformers does.
+            let token = sequence.push_logits(scores, &mut rng, tokenizer)?;
+            next.push(token.id);
             if let Some(on_text) = on_text.as_deref_mut()
-                && !piece.is_empty()
+                && !token.text.is_empty()
             {
-                on_text(row, &piece);
-            }
-            if config.eos_token_ids.contains(&token) {
-                finish[row] = Some(FinishReason::Eos);
-            } else if config
-                .stop_strings
-                .iter()
-                .any(|s| texts[row].contains(s.as_str()))
-            {
-                finish[row] = Some(FinishReason::StopString);
+                on_text(row, &token.text);
             }
         }
-        if finish.iter().all(Option::is_some)
-            || generated.iter().all(|g| g.len() == config.max_new_tokens)
-        {
+        if sequences.iter().all(|s| s.finish().is_some()) {
             break;
         }
         let ids = Tensor::<1, Int>::from_data(
@@ -222,19 +198,18 @@ pub fn sample<M: CausalLm>(
     let decode_seconds = decoding.elapsed().as_secs_f64();
     let prompt_tokens = inputs.iter().map(|r| r.len()).sum();
     let mut out = Vec::with_capacity(rows.len());
-    for (row, prompt) in rows.into_iter().enumerate() {
-        let rest = streams[row].finish(tokenizer)?;
+    for ((row, prompt), mut sequence) in rows.into_iter().enumerate().zip(sequences) {
+        let rest = sequence.flush(tokenizer)?;
         if let Some(on_text) = on_text.as_deref_mut()
             && !rest.is_empty()
         {
             on_text(row, &rest);
         }
-        texts[row].push_str(&rest);
         out.push(Generated {
             prompt,
-            ids: std::mem::take(&mut generated[row]),
-            text: std::mem::take(&mut texts[row]),
-            finish: finish[row].unwrap_or(FinishReason::Length),
+            ids: sequence.generated().to_vec(),
+            text: sequence.text().to_string(),
+            finish: sequence.finish().unwrap_or(FinishReason::Length),
             score: None,
         });
     }

@@ -2,7 +2,8 @@
 //! decoding, sampling with temperature, top-k, top-p and min-p, repetition penalty and n-gram
 //! blocking, end tokens and stop strings, several prompts at once (left-padded), several
 //! sequences per prompt, beam search with a length penalty, and text streamed at character
-//! boundaries. Models take part through [`CausalLm`](tinderbox_nn::decoder::CausalLm).
+//! boundaries, and continuous batching for servers ([`ContinuousBatch`]: sequences join and
+//! leave a running batch between steps). Models take part through [`CausalLm`](tinderbox_nn::decoder::CausalLm).
 //!
 //! SmolLM2-135M-Instruct from its GGUF file, greedy:
 //!
@@ -41,15 +42,19 @@
 
 mod beam;
 mod config;
+mod continuous;
 mod error;
 mod generate;
 pub mod processors;
+mod sequence;
 mod stream;
 
 pub use beam::beam_search;
 pub use config::GenerationConfig;
+pub use continuous::{ContinuousBatch, Event, Request};
 pub use error::GenerateError;
 pub use generate::{FinishReason, Generated, Generation, OnText, sample};
+pub use sequence::{Sequence, Token};
 pub use stream::TextStream;
 
 use tinderbox_nn::decoder::CausalLm;
