@@ -27,6 +27,9 @@ pub enum Error {
     /// An explanation could not be made.
     #[error(transparent)]
     Explain(#[from] tinderbox_explain::ExplainError),
+    /// The server could not start or stopped with an error.
+    #[error(transparent)]
+    Serve(#[from] tinderbox_serve::ServeError),
     /// An argument or saved setting is unusable.
     #[error("{0}")]
     Invalid(String),

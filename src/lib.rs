@@ -12,6 +12,7 @@
 //! | [`heads`] | `tinderbox-heads` | task heads that make a model trainable |
 //! | [`generate`] | `tinderbox-generate` | text generation: greedy, sampling, beam search, streaming |
 //! | [`train`] | `tinderbox-train` | the training loop, schedules, checkpoints, metrics, plots |
+//! | [`serve`] | `tinderbox-serve` | an OpenAI-compatible HTTP server with dynamic and continuous batching |
 //!
 //! [`backend`] picks the device from the cargo features (`flex` by default, `wgpu`, `cuda`), and
 //! [`recipes`] holds the programs behind the examples, so that they can be called from code, and
@@ -44,5 +45,6 @@ pub use tinderbox_generate as generate;
 pub use tinderbox_heads as heads;
 pub use tinderbox_nn as nn;
 pub use tinderbox_ops as ops;
+pub use tinderbox_serve as serve;
 pub use tinderbox_tokenize as tokenize;
 pub use tinderbox_train as train;

@@ -47,7 +47,9 @@ const CASES: &[Case] = &[
     Case { example: "text_classification", args: &["--explain", MISSING, "--method", "shapley", "a text"], code: 2, says: &["--method", "unknown explanation method \"shapley\"", "kernelshap"] },
     Case { example: "text_classification", args: &["--json", "a text"], code: 2, says: &["--explain"] },
     Case { example: "mnist", args: &["--explain", MISSING, "--patch", "0"], code: 2, says: &["--patch", "0 is not in 1.."] },
+    Case { example: "serve", args: &["--port", "70000"], code: 2, says: &["--port", "70000"] },
     // Settings out of range, refused before a model loads.
+    Case { example: "serve", args: &["--max-sequences", "0", "--out", OUT], code: 1, says: &["max_sequences = 0", "at least 1"] },
     Case { example: "generate", args: &["--top-p", "0"], code: 1, says: &["top_p = 0"] },
     Case { example: "generate", args: &["--temperature", "-1"], code: 1, says: &["temperature = -1"] },
     Case { example: "generate", args: &["--num-beams", "0"], code: 1, says: &["num_beams = 0"] },
@@ -77,6 +79,9 @@ const CASES: &[Case] = &[
     Case { example: "generate", args: &["--model", MISSING], code: 1, says: &["error:", MISSING, "config.json"] },
     Case { example: "generate", args: &["--model", "/nonexistent/model.gguf"], code: 1, says: &["error:", "/nonexistent/model.gguf"] },
     Case { example: "generate", args: &["--input", MISSING], code: 1, says: &["error:", MISSING] },
+    Case { example: "serve", args: &["--classifier", MISSING, "--out", OUT], code: 1, says: &["error:", MISSING] },
+    Case { example: "serve", args: &["--classifier", "tests/fixtures/gpt2-tiny", "--out", OUT], code: 1, says: &["is not a text_classification run directory"] },
+    Case { example: "serve", args: &["--generator", "/nonexistent/model.gguf", "--out", OUT], code: 1, says: &["error:", "/nonexistent/model.gguf"] },
     // Model folders that are not what generation needs.
     Case { example: "generate", args: &["--model", "tests/fixtures/gpt2-tiny"], code: 1, says: &["has no tokenizer files", "vocab.json"] },
     Case { example: "generate", args: &["--model", "tests/fixtures/tiny_bert_mlm"], code: 1, says: &["model_type \"bert\" is not supported"] },

@@ -1,47 +1,14 @@
 //! Explanations of saved text runs end to end: a bag-of-embeddings classifier trained on
 //! generated reviews whose label rests on a few sentiment words, explained by every method.
 
-use std::path::Path;
-
-use tinderbox::data::text::TextSource;
 use tinderbox::explain::{ExplainConfig, Method};
 use tinderbox::recipes::text_classification::{
-    TextEncoderConfig, TextExplainer, TextModel, TextRunConfig, explain, faithfulness,
-    save_explanations, train_and_test,
+    TextExplainer, explain, faithfulness, save_explanations,
 };
 
-const POSITIVE: [&str; 5] = ["wonderful", "great", "superb", "moving", "joyful"];
-const NEGATIVE: [&str; 5] = ["awful", "boring", "dreadful", "tedious", "clumsy"];
-
-fn folder(dir: &Path, n: usize) {
-    for (class, vocab) in [("pos", POSITIVE), ("neg", NEGATIVE)] {
-        std::fs::create_dir_all(dir.join(class)).unwrap();
-        for i in 0..n {
-            let text = format!(
-                "the film was {} and the cast {}",
-                vocab[i % 5],
-                vocab[(i + 2) % 5]
-            );
-            std::fs::write(dir.join(class).join(format!("{i:03}.txt")), text).unwrap();
-        }
-    }
-}
-
-fn trained(dir: &Path) -> std::path::PathBuf {
-    folder(&dir.join("data"), 60);
-    let mut config = TextRunConfig::for_source(TextSource::Folder {
-        path: dir.join("data"),
-    });
-    config.encoder = TextEncoderConfig::new(TextModel::Bow, 50);
-    config.max_len = 12;
-    config.train.epochs = 6;
-    config.train.batch_size = 8;
-    config.train.lr = 1e-2;
-    let out = dir.join("run");
-    let summary = train_and_test(&config, &out, false).unwrap();
-    assert!(summary.test_accuracy >= 0.9, "{summary:?}");
-    out
-}
+#[path = "support/sentiment_run.rs"]
+mod sentiment_run;
+use sentiment_run::trained;
 
 #[test]
 fn every_method_puts_the_sentiment_words_first_and_ig_is_complete() {

@@ -8,6 +8,7 @@ mod causal_lm;
 mod explain;
 mod generate;
 mod mlm;
+mod serve;
 mod text;
 
 pub use causal_lm::CausalLmArgs;
@@ -15,6 +16,7 @@ pub use clap;
 pub use explain::ExplainArgs;
 pub use generate::{DEFAULT_PROMPT, GenerateArgs};
 pub use mlm::MlmArgs;
+pub use serve::ServeArgs;
 pub use text::TextArgs;
 
 use std::process::ExitCode;

@@ -8,4 +8,5 @@ pub mod image_classification;
 pub mod masked_lm;
 pub mod packed_corpus;
 pub mod sentence_embeddings;
+pub mod serving;
 pub mod text_classification;

@@ -18,11 +18,11 @@ use tinderbox_explain::{ExplainConfig, Method};
 use tinderbox_tokenize::{EncodeOptions, TextTokenizer, Tokenizer};
 use tinderbox_train::{CONFIG_FILE, RunDir, load_model};
 
+use super::SPLIT_FILE;
 use super::config::TextRunConfig;
 use super::encoder::{TextClassifier, classifier};
+use super::predict::open_run;
 use super::tokens::{batcher, encode_options};
-use super::train::TextRunSummary;
-use super::{SPLIT_FILE, TOKENIZER_FILE};
 use crate::Error;
 use crate::backend::default_device;
 
@@ -105,15 +105,7 @@ pub struct TextExplainer {
 impl TextExplainer {
     /// Opens the run in `dir` (its configuration, tokenizer, classes and model).
     pub fn open(dir: &Path) -> Result<Self, Error> {
-        let run = RunDir::open(dir)?;
-        let config: TextRunConfig = run.read_json(CONFIG_FILE).map_err(|e| {
-            Error::Invalid(format!(
-                "{} is not a text_classification run directory: {e}",
-                dir.display()
-            ))
-        })?;
-        let summary: TextRunSummary = run.read_json("summary.json")?;
-        let tokenizer = Tokenizer::from_file(run.file(TOKENIZER_FILE))?;
+        let (run, config, summary, tokenizer) = open_run(dir)?;
         let specials = tokenizer.special_tokens();
         let baseline_id = specials
             .pad

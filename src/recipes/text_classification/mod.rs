@@ -27,7 +27,7 @@ pub use explain::{
     FaithfulnessRow, TextExplainer, TextExplanation, explain, export_weights, faithfulness,
     faithfulness_table, save_explanations, test_texts,
 };
-pub use predict::{TextPrediction, predict};
+pub use predict::{SavedClassifier, TextPrediction, predict};
 pub use train::{TextRunSummary, load_run_config, train_and_test};
 
 const SPLIT_FILE: &str = "split.json";

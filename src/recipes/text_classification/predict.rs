@@ -1,16 +1,17 @@
-//! Classifying new texts with a saved run.
+//! Classifying new texts with a saved run: [`SavedClassifier`] loads it once (a server keeps
+//! it), [`predict`] classifies a list of texts in one call.
 
 use std::path::Path;
 
 use burn::data::dataloader::batcher::Batcher;
 use serde::Serialize;
 use tinderbox_data::text::TextItem;
-use tinderbox_tokenize::{TextTokenizer, Tokenizer};
+use tinderbox_tokenize::{EncodeOptions, TextTokenizer, Tokenizer};
 use tinderbox_train::{CONFIG_FILE, RunDir, load_model};
 
 use super::TOKENIZER_FILE;
 use super::config::TextRunConfig;
-use super::encoder::classifier;
+use super::encoder::{TextClassifier, classifier};
 use super::tokens::{batcher, encode_options};
 use super::train::TextRunSummary;
 use crate::Error;
@@ -27,52 +28,117 @@ pub struct TextPrediction {
     pub probabilities: Vec<(String, f32)>,
 }
 
-/// Classifies `texts` with the model, tokenizer and classes saved in the run `dir`.
-pub fn predict(dir: &Path, texts: &[String]) -> Result<Vec<TextPrediction>, Error> {
+/// A run's model, tokenizer and classes, loaded once.
+#[derive(Debug)]
+pub struct SavedClassifier {
+    config: TextRunConfig,
+    tokenizer: Tokenizer,
+    class_names: Vec<String>,
+    model: TextClassifier,
+}
+
+/// A saved run's directory, configuration, summary and tokenizer; a directory of another
+/// program is an error that says so.
+pub(super) fn open_run(
+    dir: &Path,
+) -> Result<(RunDir, TextRunConfig, TextRunSummary, Tokenizer), Error> {
     let run = RunDir::open(dir)?;
-    let config: TextRunConfig = run.read_json(CONFIG_FILE)?;
+    let config: TextRunConfig = run.read_json(CONFIG_FILE).map_err(|e| {
+        Error::Invalid(format!(
+            "{} is not a text_classification run directory: {e}",
+            dir.display()
+        ))
+    })?;
     let summary: TextRunSummary = run.read_json("summary.json")?;
     let tokenizer = Tokenizer::from_file(run.file(TOKENIZER_FILE))?;
-    if texts.is_empty() {
-        return Ok(Vec::new());
-    }
-    let device = default_device();
-    let classes = summary.class_names.len();
-    let refs: Vec<&str> = texts.iter().map(String::as_str).collect();
-    let encoded = tokenizer.encode_batch(&refs, &encode_options(&config))?;
-    let items = encoded
-        .ids
-        .into_iter()
-        .map(|ids| TextItem { ids, label: 0 })
-        .collect();
-    let batch = batcher(&config, &tokenizer)?.batch(items, &device);
-    let model = load_model(
-        &run.model_file(),
-        classifier(&config, classes, &device, false)?,
-    )?;
-    let probs = model
-        .predict_proba(batch.ids, batch.mask_pad)
-        .into_data()
-        .convert::<f32>()
-        .try_to_vec::<f32>()
-        .map_err(|e| Error::Invalid(format!("reading probabilities: {e:?}")))?;
-    Ok(texts
-        .iter()
-        .zip(probs.chunks(classes))
-        .map(|(text, p)| {
-            let best = (0..classes)
-                .max_by(|&a, &b| p[a].total_cmp(&p[b]))
-                .unwrap_or(0);
-            TextPrediction {
-                text: text.clone(),
-                label: summary.class_names[best].clone(),
-                probabilities: summary
-                    .class_names
-                    .iter()
-                    .cloned()
-                    .zip(p.iter().copied())
-                    .collect(),
-            }
+    Ok((run, config, summary, tokenizer))
+}
+
+impl SavedClassifier {
+    /// Opens the run in `dir` on the default device.
+    pub fn open(dir: &Path) -> Result<Self, Error> {
+        let (run, config, summary, tokenizer) = open_run(dir)?;
+        let device = default_device();
+        let model = load_model(
+            &run.model_file(),
+            classifier(&config, summary.class_names.len(), &device, false)?,
+        )?;
+        Ok(Self {
+            config,
+            tokenizer,
+            class_names: summary.class_names,
+            model,
         })
-        .collect())
+    }
+
+    /// The classes, in the order of the probabilities.
+    pub fn class_names(&self) -> &[String] {
+        &self.class_names
+    }
+
+    /// The most tokens the model reads of a text (longer texts are cut as in training).
+    pub fn max_tokens(&self) -> usize {
+        self.config.max_len
+    }
+
+    /// Tokens of each text before the cut (special tokens included).
+    pub fn count_tokens(&self, texts: &[&str]) -> Result<Vec<usize>, Error> {
+        let options = EncodeOptions {
+            add_special_tokens: self.config.encoder.special_tokens(),
+            ..EncodeOptions::default()
+        };
+        Ok(self.tokenizer.encode_batch(texts, &options)?.lengths())
+    }
+
+    /// Each text's probability per class, in class order, in batches of 64.
+    pub fn probabilities(&self, texts: &[&str]) -> Result<Vec<Vec<f32>>, Error> {
+        let classes = self.class_names.len();
+        let mut out = Vec::with_capacity(texts.len());
+        for chunk in texts.chunks(64) {
+            let encoded = self
+                .tokenizer
+                .encode_batch(chunk, &encode_options(&self.config))?;
+            let items = encoded
+                .ids
+                .into_iter()
+                .map(|ids| TextItem { ids, label: 0 })
+                .collect();
+            let batch = batcher(&self.config, &self.tokenizer)?.batch(items, &default_device());
+            let probs = self
+                .model
+                .predict_proba(batch.ids, batch.mask_pad)
+                .into_data()
+                .convert::<f32>()
+                .try_to_vec::<f32>()
+                .map_err(|e| Error::Invalid(format!("reading probabilities: {e:?}")))?;
+            out.extend(probs.chunks(classes).map(<[f32]>::to_vec));
+        }
+        Ok(out)
+    }
+
+    /// Each text's label and probabilities.
+    pub fn predict(&self, texts: &[String]) -> Result<Vec<TextPrediction>, Error> {
+        let refs: Vec<&str> = texts.iter().map(String::as_str).collect();
+        let probs = self.probabilities(&refs)?;
+        Ok(texts
+            .iter()
+            .zip(probs)
+            .map(|(text, p)| {
+                let best = (0..p.len())
+                    .max_by(|&a, &b| p[a].total_cmp(&p[b]))
+                    .unwrap_or(0);
+                TextPrediction {
+                    text: text.clone(),
+                    label: self.class_names[best].clone(),
+                    probabilities: self.class_names.iter().cloned().zip(p).collect(),
+                }
+            })
+            .collect())
+    }
+}
+
+/// Classifies `texts` with the model, tokenizer and classes saved in the run `dir`.
+pub fn predict(dir: &Path, texts: &[String]) -> Result<Vec<TextPrediction>, Error> {
+    let saved = SavedClassifier::open(dir)?;
+    saved.predict(texts)
 }
