@@ -348,6 +348,12 @@ async fn requests_waiting_together_are_batched_and_each_gets_its_own_result() {
         sizes.iter().any(|&s| s > 1) && sizes.len() < 12,
         "batch sizes {sizes:?}"
     );
+    // 100,000 inputs (under the default 2 MiB body limit) against the default 2,048.
+    let (status, body) = server
+        .post("/v1/embeddings", json!({"input": vec!["a"; 100_000]}))
+        .await;
+    assert_eq!(status, 422);
+    assert!(message(&body).contains("input has 100000 items; the limit is 2048"));
     Arc::into_inner(server).unwrap().shutdown().await;
 }
 
