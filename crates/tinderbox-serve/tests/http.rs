@@ -58,20 +58,9 @@ fn tokenizer() -> Tokenizer {
 
 fn tiny_llama(vocab: usize) -> Llama {
     LlamaConfig {
-        vocab_size: vocab,
-        hidden_size: 32,
-        intermediate_size: 64,
-        num_hidden_layers: 2,
-        num_attention_heads: 4,
-        num_key_value_heads: 2,
-        head_dim: None,
         max_position_embeddings: 128,
         rms_norm_eps: 1e-5,
-        rope_theta: 10_000.0,
-        rope_scaling: None,
-        tie_word_embeddings: false,
-        bos_token_id: None,
-        eos_token_ids: Vec::new(),
+        ..LlamaConfig::new(vocab, 32, 64, 2, 4, 2)
     }
     .init(&Device::default())
     .unwrap()

@@ -504,20 +504,9 @@ mod tests {
 
     fn tiny(device: &Device) -> super::super::Llama {
         LlamaConfig {
-            vocab_size: 50,
-            hidden_size: 16,
-            intermediate_size: 32,
-            num_hidden_layers: 2,
-            num_attention_heads: 4,
-            num_key_value_heads: 2,
-            head_dim: None,
             max_position_embeddings: 64,
             rms_norm_eps: 1e-5,
-            rope_theta: 10_000.0,
-            rope_scaling: None,
-            tie_word_embeddings: false,
-            bos_token_id: None,
-            eos_token_ids: Vec::new(),
+            ..LlamaConfig::new(50, 16, 32, 2, 4, 2)
         }
         .init(device)
         .unwrap()

@@ -63,6 +63,35 @@ fn default_theta() -> f64 {
 }
 
 impl LlamaConfig {
+    /// These sizes, the rest as `transformers`' `LlamaConfig` defaults them (2,048 positions,
+    /// RMS epsilon 1e-6, rotary base 10,000, no rotary scaling, untied embeddings, no special
+    /// tokens): for a model trained from scratch or a test.
+    pub fn new(
+        vocab_size: usize,
+        hidden_size: usize,
+        intermediate_size: usize,
+        num_hidden_layers: usize,
+        num_attention_heads: usize,
+        num_key_value_heads: usize,
+    ) -> Self {
+        Self {
+            vocab_size,
+            hidden_size,
+            intermediate_size,
+            num_hidden_layers,
+            num_attention_heads,
+            num_key_value_heads,
+            head_dim: None,
+            max_position_embeddings: 2048,
+            rms_norm_eps: 1e-6,
+            rope_theta: default_theta(),
+            rope_scaling: None,
+            tie_word_embeddings: false,
+            bos_token_id: None,
+            eos_token_ids: Vec::new(),
+        }
+    }
+
     /// Features per head.
     pub fn head_dim(&self) -> usize {
         self.head_dim
