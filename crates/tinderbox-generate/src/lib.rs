@@ -1,9 +1,9 @@
 //! Text generation for tinderbox's decoders, with Hugging Face's `generate` semantics: greedy
 //! decoding, sampling with temperature, top-k, top-p and min-p, repetition penalty and n-gram
 //! blocking, end tokens and stop strings, several prompts at once (left-padded), several
-//! sequences per prompt, beam search with a length penalty, and text streamed at character
+//! sequences per prompt, beam search with a length penalty, text streamed at character
 //! boundaries, and continuous batching for servers ([`ContinuousBatch`]: sequences join and
-//! leave a running batch between steps). Models take part through [`CausalLm`](tinderbox_nn::decoder::CausalLm).
+//! leave a running batch between steps). Models take part through [`CausalLm`].
 //!
 //! SmolLM2-135M-Instruct from its GGUF file, greedy:
 //!

@@ -1,5 +1,5 @@
 //! The generation worker: one thread owns the decoder and a
-//! [`ContinuousBatch`](tinderbox_generate::ContinuousBatch). Between decoding steps it admits
+//! [`ContinuousBatch`]. Between decoding steps it admits
 //! waiting requests (as many as the batch's sequence limit and cache allow), drops sequences
 //! whose client went away, and routes every sequence's text to its request as it grows.
 

@@ -1,9 +1,11 @@
 //! The HTTP handlers: OpenAI's shapes for embeddings and (chat) completions, ours for
 //! classification, and the service endpoints.
 
+mod answer;
 pub mod classify;
 pub mod completions;
 pub mod embeddings;
+pub mod sampling;
 pub mod service;
 mod stop;
 
