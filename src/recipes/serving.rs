@@ -113,21 +113,18 @@ pub fn build_server(
     device: &Device,
 ) -> Result<(Server, ServeSummary), Error> {
     let mut builder = ServerBuilder::new(config.clone())?;
-    let mut served = Vec::new();
     if let Some(choice) = &models.embeddings {
         let (id, encoder) = match choice {
             EmbeddingsChoice::MiniLm => ("all-MiniLM-L6-v2".to_string(), minilm(device)?),
             EmbeddingsChoice::Dir(dir) => (id_of(dir), SentenceEncoder::from_dir(dir, device)?),
         };
-        builder = builder.embeddings(id.clone(), Embedder(encoder))?;
-        served.push((id, "embeddings".to_string()));
+        builder = builder.embeddings(id, Embedder(encoder))?;
     }
     if let Some(dir) = &models.classifier {
         let saved = SavedClassifier::open(dir)?;
         let id = id_of(dir);
         let labels = saved.class_names().to_vec();
-        builder = builder.classifier(id.clone(), labels, Classifier(saved))?;
-        served.push((id, "classifier".to_string()));
+        builder = builder.classifier(id, labels, Classifier(saved))?;
     }
     if let Some(choice) = &models.generator {
         let lm = LanguageModel::load(choice, device)?;
@@ -142,15 +139,19 @@ pub fn build_server(
             eos_token_ids: lm.eos_token_ids,
             pad_id: lm.pad_id,
         };
-        builder = builder.generator(id.clone(), chat)?;
-        served.push((id, "generator".to_string()));
+        builder = builder.generator(id, chat)?;
     }
-    Ok((
-        builder.build(),
-        ServeSummary {
-            models: served,
-            config,
-            address: None,
-        },
-    ))
+    let server = builder.build();
+    let models = server
+        .state()
+        .model_ids()
+        .into_iter()
+        .map(|(id, kind)| (id, kind.to_string()))
+        .collect();
+    let summary = ServeSummary {
+        models,
+        config,
+        address: None,
+    };
+    Ok((server, summary))
 }

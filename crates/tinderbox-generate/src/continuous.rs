@@ -115,7 +115,7 @@ impl<T: Clone> ContinuousBatch<T> {
         prompt: &[u32],
         config: &GenerationConfig,
     ) -> Result<(), GenerateError> {
-        check_prompts(model, std::slice::from_ref(&prompt.to_vec()), config)?;
+        check_prompts(model, &[prompt], config)?;
         if prompt.len() + config.max_new_tokens > self.capacity {
             return Err(GenerateError::TooLong {
                 index: 0,
@@ -168,7 +168,7 @@ impl<T: Clone> ContinuousBatch<T> {
             Some(running) => running,
             None => model.new_cache(0, self.capacity),
         };
-        running.append(cache).map_err(cache_error)?;
+        running.append(cache).map_err(GenerateError::Cache)?;
         self.cache = Some(running);
         let first = self.rows.len();
         self.rows.extend(requests.into_iter().map(|r| Row {
@@ -206,24 +206,7 @@ impl<T: Clone> ContinuousBatch<T> {
     /// Removes the sequences whose tag `gone` picks (their clients went away) and returns
     /// their tags.
     pub fn cancel(&mut self, gone: impl Fn(&T) -> bool) -> Result<Vec<T>, GenerateError> {
-        let keep: Vec<usize> = (0..self.rows.len())
-            .filter(|&i| !gone(&self.rows[i].tag))
-            .collect();
-        if keep.len() == self.rows.len() {
-            return Ok(Vec::new());
-        }
-        let mut removed = Vec::new();
-        let mut kept = Vec::with_capacity(keep.len());
-        for (i, row) in std::mem::take(&mut self.rows).into_iter().enumerate() {
-            if keep.binary_search(&i).is_ok() {
-                kept.push(row);
-            } else {
-                removed.push(row.tag);
-            }
-        }
-        self.rows = kept;
-        self.shrink(&keep)?;
-        Ok(removed)
+        self.drop_rows(|row| gone(&row.tag))
     }
 
     /// Chooses the next token of rows `first..` from `logits` (one row each, in order), then
@@ -249,29 +232,29 @@ impl<T: Clone> ContinuousBatch<T> {
                 generated: row.sequence.generated().len(),
             });
         }
-        let keep: Vec<usize> = (0..self.rows.len())
-            .filter(|&i| self.rows[i].sequence.finish().is_none())
-            .collect();
-        if keep.len() < self.rows.len() {
-            let mut index = 0;
-            self.rows.retain(|_| {
-                index += 1;
-                keep.binary_search(&(index - 1)).is_ok()
-            });
-            self.shrink(&keep)?;
-        }
+        self.drop_rows(|row| row.sequence.finish().is_some())?;
         Ok(events)
     }
 
-    fn shrink(&mut self, keep: &[usize]) -> Result<(), GenerateError> {
+    /// Takes the rows that `leaves` picks out of the batch and its cache (trimming the padding
+    /// they leave in front of everyone) and returns their tags.
+    fn drop_rows(&mut self, leaves: impl Fn(&Row<T>) -> bool) -> Result<Vec<T>, GenerateError> {
+        // Asked once per row: `leaves` may look at something that changes (a client's
+        // connection), and the rows and the cache must lose the same ones.
+        let leaving: Vec<bool> = self.rows.iter().map(&leaves).collect();
+        if !leaving.contains(&true) {
+            return Ok(Vec::new());
+        }
+        let keep: Vec<usize> = (0..leaving.len()).filter(|&i| !leaving[i]).collect();
+        let (kept, left): (Vec<_>, Vec<_>) = std::mem::take(&mut self.rows)
+            .into_iter()
+            .zip(&leaving)
+            .partition(|(_, leaves)| !**leaves);
+        self.rows = kept.into_iter().map(|(row, _)| row).collect();
         if let Some(cache) = self.cache.as_mut() {
-            cache.retain(keep).map_err(cache_error)?;
+            cache.retain(&keep).map_err(GenerateError::Cache)?;
             cache.trim_front();
         }
-        Ok(())
+        Ok(left.into_iter().map(|(row, _)| row.tag).collect())
     }
-}
-
-fn cache_error(message: String) -> GenerateError {
-    GenerateError::Cache(message)
 }

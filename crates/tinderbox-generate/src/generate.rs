@@ -75,15 +75,16 @@ impl Generation {
 pub type OnText<'a> = dyn FnMut(usize, &str) + 'a;
 
 /// Checks the prompts against the model before anything runs.
-pub(crate) fn check_prompts<M: CausalLm>(
+pub(crate) fn check_prompts<M: CausalLm, P: AsRef<[u32]>>(
     model: &M,
-    prompts: &[Vec<u32>],
+    prompts: &[P],
     config: &GenerationConfig,
 ) -> Result<(), GenerateError> {
     config.validate()?;
     let vocab = model.vocab_size();
     let context = model.max_positions();
     for (index, prompt) in prompts.iter().enumerate() {
+        let prompt = prompt.as_ref();
         if prompt.is_empty() {
             return Err(GenerateError::EmptyPrompt { index });
         }

@@ -46,7 +46,6 @@ struct Job {
 pub struct BatchQueue {
     tx: mpsc::Sender<Job>,
     name: &'static str,
-    capacity: usize,
     retry_after: u64,
     metrics: Arc<Metrics>,
 }
@@ -73,7 +72,6 @@ impl BatchQueue {
             Self {
                 tx,
                 name,
-                capacity,
                 retry_after,
                 metrics,
             },
@@ -99,7 +97,7 @@ impl BatchQueue {
             Err(mpsc::error::TrySendError::Full(_)) => {
                 return Err(ApiError::overloaded(
                     self.name,
-                    self.capacity,
+                    self.tx.max_capacity(),
                     self.retry_after,
                 ));
             }
@@ -108,7 +106,7 @@ impl BatchQueue {
         self.metrics
             .queue_depth
             .get_or_create(&Metrics::queue(self.name))
-            .set((self.capacity - self.tx.capacity()) as i64);
+            .set((self.tx.max_capacity() - self.tx.capacity()) as i64);
         answer.await.unwrap_or_else(|_| {
             Err(ApiError::internal(format!(
                 "the {} worker stopped",

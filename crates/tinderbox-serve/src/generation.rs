@@ -77,7 +77,6 @@ pub struct Generator {
     pub vocab_size: usize,
     /// The tokens that end a sequence.
     pub eos_token_ids: Vec<u32>,
-    capacity: usize,
     retry_after: u64,
     next_id: Arc<AtomicU64>,
     metrics: Arc<Metrics>,
@@ -135,7 +134,6 @@ impl Generator {
                 context,
                 vocab_size,
                 eos_token_ids: chat.eos_token_ids,
-                capacity: limits.max_queue,
                 retry_after: limits.retry_after,
                 next_id: Arc::new(AtomicU64::new(0)),
                 metrics,
@@ -164,12 +162,12 @@ impl Generator {
                 self.metrics
                     .queue_depth
                     .get_or_create(&Metrics::queue("generate"))
-                    .set((self.capacity - self.tx.capacity()) as i64);
+                    .set((self.tx.max_capacity() - self.tx.capacity()) as i64);
                 Ok(rx)
             }
             Err(mpsc::error::TrySendError::Full(_)) => Err(ApiError::overloaded(
                 "generate",
-                self.capacity,
+                self.tx.max_capacity(),
                 self.retry_after,
             )),
             Err(mpsc::error::TrySendError::Closed(_)) => Err(ApiError::shutting_down()),
@@ -263,25 +261,27 @@ impl<M: CausalLm> Worker<M> {
     /// Admits waiting requests while the batch has room for all of a request's choices.
     fn admit(&mut self) -> Result<(), String> {
         let mut requests: Vec<Request<(u64, usize)>> = Vec::new();
+        // (prompt length, max_new_tokens) of the requests taken so far, and of the next one.
         let mut shapes: Vec<(usize, usize)> = Vec::new();
         while let Some(job) = self.pending.front() {
             if job.events.is_closed() {
                 self.pending.pop_front();
                 continue;
             }
-            let n = job.configs.len();
-            if !requests.is_empty() || !self.batch.is_empty() {
-                let more: Vec<(usize, usize)> = job
-                    .configs
+            let taken = shapes.len();
+            shapes.extend(
+                job.configs
                     .iter()
-                    .map(|c| (job.prompt.len(), c.max_new_tokens))
-                    .collect();
-                let all: Vec<(usize, usize)> = shapes.iter().chain(&more).copied().collect();
-                if self.batch.len() + requests.len() + n > self.max_sequences
-                    || !self.batch.fits(&all)
-                {
-                    break;
-                }
+                    .map(|c| (job.prompt.len(), c.max_new_tokens)),
+            );
+            // The first request into an empty batch always goes (check bounds it alone).
+            let first = taken == 0 && self.batch.is_empty();
+            if !first
+                && (self.batch.len() + shapes.len() > self.max_sequences
+                    || !self.batch.fits(&shapes))
+            {
+                shapes.truncate(taken);
+                break;
             }
             let Some(job) = self.pending.pop_front() else {
                 break;
@@ -291,14 +291,15 @@ impl<M: CausalLm> Worker<M> {
                 .iter()
                 .try_for_each(|c| self.batch.check(&self.model, &job.prompt, c));
             if let Err(e) = checked {
+                shapes.truncate(taken);
                 let _ = job.events.send(GenEvent::Failed(ApiError::too_long(
                     "prompt",
                     format!("{e} (the server's context is {} positions)", self.context),
                 )));
                 continue;
             }
+            let n = job.configs.len();
             for (index, config) in job.configs.into_iter().enumerate() {
-                shapes.push((job.prompt.len(), config.max_new_tokens));
                 requests.push(Request {
                     tag: (job.id, index),
                     prompt: job.prompt.clone(),

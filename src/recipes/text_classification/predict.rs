@@ -93,17 +93,17 @@ impl SavedClassifier {
     /// Each text's probability per class, in class order, in batches of 64.
     pub fn probabilities(&self, texts: &[&str]) -> Result<Vec<Vec<f32>>, Error> {
         let classes = self.class_names.len();
+        let batcher = batcher(&self.config, &self.tokenizer)?;
+        let (options, device) = (encode_options(&self.config), default_device());
         let mut out = Vec::with_capacity(texts.len());
         for chunk in texts.chunks(64) {
-            let encoded = self
-                .tokenizer
-                .encode_batch(chunk, &encode_options(&self.config))?;
+            let encoded = self.tokenizer.encode_batch(chunk, &options)?;
             let items = encoded
                 .ids
                 .into_iter()
                 .map(|ids| TextItem { ids, label: 0 })
                 .collect();
-            let batch = batcher(&self.config, &self.tokenizer)?.batch(items, &default_device());
+            let batch = batcher.batch(items, &device);
             let probs = self
                 .model
                 .predict_proba(batch.ids, batch.mask_pad)

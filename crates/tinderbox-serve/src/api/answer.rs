@@ -50,8 +50,8 @@ pub(super) async fn respond(
 ) -> Result<Response, ApiError> {
     let generator = &generator(state)?.inner;
     let prompt_tokens = ids.len();
-    let (configs, stops) = configs(state, generator, sampling, prompt_tokens, default_max)?;
-    let n = configs.len();
+    let configs = configs(state, generator, sampling, prompt_tokens, default_max)?;
+    let (n, stops) = (configs.len(), configs[0].stop_strings.clone());
     let mut rx = generator.submit(ids, configs)?;
     // The first event before any answer: a request the worker refuses gets its status.
     let first = rx.recv().await;
@@ -116,27 +116,9 @@ pub(super) async fn respond(
     }
     let mut event = first;
     loop {
-        match event {
-            Some(GenEvent::Text { index, text }) => {
-                let out = answer.filters[index].push(&text);
-                answer.texts[index].push_str(&out);
-            }
-            Some(GenEvent::Done {
-                index,
-                finish,
-                tokens,
-            }) => {
-                let rest = answer.filters[index].finish();
-                answer.texts[index].push_str(&rest);
-                answer.finish[index] = Some(finish);
-                answer.tokens += tokens;
-                answer.open -= 1;
-                if answer.open == 0 {
-                    break;
-                }
-            }
-            Some(GenEvent::Failed(e)) => return Err(e),
-            None => return Err(ApiError::internal("the generation worker stopped")),
+        answer.absorb(event)?;
+        if answer.open == 0 {
+            break;
         }
         event = rx.recv().await;
     }
@@ -234,20 +216,17 @@ impl Answer {
         })
     }
 
-    /// Turns one worker event into chunks; true once the stream is over.
-    fn stream_event(
+    /// Records one worker event: the choice's text, cut at stop strings, and its end. Returns
+    /// the choice, the text released and the end, if it ended; the request's error if it failed.
+    fn absorb(
         &mut self,
         event: Option<GenEvent>,
-        queue: &mut VecDeque<String>,
-        include_usage: bool,
-    ) -> bool {
+    ) -> Result<(usize, String, Option<FinishReason>), ApiError> {
         match event {
             Some(GenEvent::Text { index, text }) => {
                 let out = self.filters[index].push(&text);
-                if !out.is_empty() {
-                    queue.push_back(self.chunk(index, Some(&out), None, false).to_string());
-                }
-                false
+                self.texts[index].push_str(&out);
+                Ok((index, out, None))
             }
             Some(GenEvent::Done {
                 index,
@@ -255,39 +234,50 @@ impl Answer {
                 tokens,
             }) => {
                 let rest = self.filters[index].finish();
-                if !rest.is_empty() {
-                    queue.push_back(self.chunk(index, Some(&rest), None, false).to_string());
-                }
-                let reason = finish_reason(finish);
-                queue.push_back(self.chunk(index, None, Some(reason), false).to_string());
+                self.texts[index].push_str(&rest);
+                self.finish[index] = Some(finish);
                 self.tokens += tokens;
                 self.open -= 1;
-                if self.open > 0 {
-                    return false;
-                }
-                if include_usage {
-                    let mut last = self.chunk(0, None, None, false);
-                    last["choices"] = json!([]);
-                    last["usage"] = self.usage();
-                    queue.push_back(last.to_string());
-                }
-                queue.push_back("[DONE]".into());
-                true
+                Ok((index, rest, Some(finish)))
             }
-            Some(GenEvent::Failed(e)) => {
+            Some(GenEvent::Failed(e)) => Err(e),
+            None => Err(ApiError::internal("the generation worker stopped")),
+        }
+    }
+
+    /// Turns one worker event into chunks; true once the stream is over.
+    fn stream_event(
+        &mut self,
+        event: Option<GenEvent>,
+        queue: &mut VecDeque<String>,
+        include_usage: bool,
+    ) -> bool {
+        let (index, text, finish) = match self.absorb(event) {
+            Ok(update) => update,
+            Err(e) => {
                 queue.push_back(e.body().to_string());
                 queue.push_back("[DONE]".into());
-                true
+                return true;
             }
-            None => {
-                queue.push_back(
-                    ApiError::internal("the generation worker stopped")
-                        .body()
-                        .to_string(),
-                );
-                queue.push_back("[DONE]".into());
-                true
-            }
+        };
+        if !text.is_empty() {
+            queue.push_back(self.chunk(index, Some(&text), None, false).to_string());
         }
+        let Some(finish) = finish else {
+            return false;
+        };
+        let reason = finish_reason(finish);
+        queue.push_back(self.chunk(index, None, Some(reason), false).to_string());
+        if self.open > 0 {
+            return false;
+        }
+        if include_usage {
+            let mut last = self.chunk(0, None, None, false);
+            last["choices"] = json!([]);
+            last["usage"] = self.usage();
+            queue.push_back(last.to_string());
+        }
+        queue.push_back("[DONE]".into());
+        true
     }
 }

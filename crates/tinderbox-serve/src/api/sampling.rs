@@ -75,14 +75,15 @@ fn stop_strings(stop: Option<&Value>) -> Result<Vec<String>, ApiError> {
     Ok(stops)
 }
 
-/// One configuration per choice, from the request's settings and the server's limits.
+/// One configuration per choice (never none), from the request's settings and the server's
+/// limits.
 pub(super) fn configs(
     state: &AppState,
     generator: &Generator,
     sampling: &Sampling,
     prompt_tokens: usize,
     default_max: usize,
-) -> Result<(Vec<GenerationConfig>, Vec<String>), ApiError> {
+) -> Result<Vec<GenerationConfig>, ApiError> {
     let limits = &state.config;
     let n = sampling.n.unwrap_or(1);
     if n == 0 || n > limits.max_sequences {
@@ -160,29 +161,30 @@ pub(super) fn configs(
     let stops = stop_strings(sampling.stop.as_ref())?;
     let seed = sampling.seed.unwrap_or_else(rand::random);
     let do_sample = temperature > 0.0;
-    let configs = (0..n as u64)
-        .map(|i| {
-            let config = GenerationConfig {
-                max_new_tokens: max_new,
-                do_sample,
-                temperature: if do_sample { temperature } else { 1.0 },
-                top_k: sampling.top_k.unwrap_or(0),
-                top_p: sampling.top_p.unwrap_or(1.0),
-                min_p: sampling.min_p.unwrap_or(0.0),
-                repetition_penalty: sampling.repetition_penalty.unwrap_or(1.0),
-                eos_token_ids: generator.eos_token_ids.clone(),
-                stop_strings: stops.clone(),
-                seed: seed.wrapping_add(i),
-                ..GenerationConfig::default()
-            };
-            config.validate().map_err(|e| match e {
-                tinderbox_generate::GenerateError::Config { name, .. } => {
-                    ApiError::invalid(name, e.to_string())
-                }
-                other => ApiError::bad_request(other.to_string()),
-            })?;
-            Ok(config)
+    let config = GenerationConfig {
+        max_new_tokens: max_new,
+        do_sample,
+        temperature: if do_sample { temperature } else { 1.0 },
+        top_k: sampling.top_k.unwrap_or(0),
+        top_p: sampling.top_p.unwrap_or(1.0),
+        min_p: sampling.min_p.unwrap_or(0.0),
+        repetition_penalty: sampling.repetition_penalty.unwrap_or(1.0),
+        eos_token_ids: generator.eos_token_ids.clone(),
+        stop_strings: stops,
+        seed,
+        ..GenerationConfig::default()
+    };
+    config.validate().map_err(|e| match e {
+        tinderbox_generate::GenerateError::Config { name, .. } => {
+            ApiError::invalid(name, e.to_string())
+        }
+        other => ApiError::bad_request(other.to_string()),
+    })?;
+    // Choice i samples with seed + i; the rest is the same for every choice.
+    Ok((0..n as u64)
+        .map(|i| GenerationConfig {
+            seed: seed.wrapping_add(i),
+            ..config.clone()
         })
-        .collect::<Result<Vec<_>, ApiError>>()?;
-    Ok((configs, stops))
+        .collect())
 }
