@@ -1,9 +1,11 @@
-//! Speed of SmolLM2-135M-Instruct (GGUF Q4_1 dequantized to f32) at batch 1: the prompt pass
-//! over 128 tokens (prompt tokens/s) and one decoding step at a context of 128 to 256 tokens
-//! (tokens/s). `benches/compare/compare_generate.py` times `transformers`' `generate` on the
-//! same dequantized model, and llama.cpp on the same file, with the same threads.
+//! Speed of SmolLM2-135M-Instruct at batch 1, with the GGUF file's Q4_1/Q8_0 weights kept
+//! quantized (`smollm2_135m_b1_quantized`) and dequantized to f32 (`smollm2_135m_b1`): the
+//! prompt pass over 128 tokens (prompt tokens/s) and one decoding step at a context of 128 to
+//! 256 tokens (tokens/s). `benches/compare/compare_generate.py` times `transformers` on the
+//! dequantized model, `benches/compare/compare_quantized.py` llama.cpp on the same file, with the
+//! same threads.
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use burn::prelude::*;
 use criterion::{Criterion, SamplingMode, criterion_group, criterion_main};
@@ -31,13 +33,18 @@ fn generate(c: &mut Criterion) {
         .model_path(&Cache::from_env().expect("cache"))
         .expect("SmolLM2");
     let device = tinderbox::backend::default_device();
-    let model = GgufFile::open(path)
-        .expect("gguf")
-        .load_llama(&device)
-        .expect("weights");
+    let file = GgufFile::open(path).expect("gguf");
+    let quantized = file.load_llama_quantized(&device).expect("weights");
+    bench_model(c, "smollm2_135m_b1_quantized", &quantized, &device);
+    drop(quantized);
+    let dense = file.load_llama(&device).expect("weights");
+    bench_model(c, "smollm2_135m_b1", &dense, &device);
+}
+
+fn bench_model(c: &mut Criterion, group: &str, model: &impl CausalLm, device: &Device) {
     // Any fixed tokens: speed does not depend on them.
     let prompt: Vec<i64> = (0..PROMPT as i64).map(|i| 1000 + i * 37 % 20_000).collect();
-    let mut group = c.benchmark_group("smollm2_135m_b1");
+    let mut group = c.benchmark_group(group);
     group
         .sample_size(10)
         .measurement_time(Duration::from_secs(20))
@@ -46,26 +53,34 @@ fn generate(c: &mut Criterion) {
         b.iter(|| {
             let mut cache = model.new_cache(1, PROMPT + NEW);
             model
-                .forward_last(ids(&prompt, &device), &[vec![false; PROMPT]], &mut cache)
+                .forward_last(ids(&prompt, device), &[vec![false; PROMPT]], &mut cache)
                 .expect("forward")
         })
     });
-    // One decoding step with 128 to 255 positions cached: the cache is refilled when full.
+    // One decoding step with 128 to 255 positions cached: the cache is refilled when full,
+    // outside the timed steps (llama.cpp's figures in the compare scripts time steps alone).
     let mut cache = model.new_cache(1, PROMPT + NEW);
     model
-        .forward_last(ids(&prompt, &device), &[vec![false; PROMPT]], &mut cache)
+        .forward_last(ids(&prompt, device), &[vec![false; PROMPT]], &mut cache)
         .expect("forward");
     group.bench_function("decode_step_ctx128_256", |b| {
-        b.iter(|| {
-            if cache.len() == PROMPT + NEW {
-                cache = model.new_cache(1, PROMPT + NEW);
-                model
-                    .forward_last(ids(&prompt, &device), &[vec![false; PROMPT]], &mut cache)
-                    .expect("forward");
+        b.iter_custom(|steps| {
+            let mut timed = Duration::ZERO;
+            for _ in 0..steps {
+                if cache.len() == PROMPT + NEW {
+                    cache = model.new_cache(1, PROMPT + NEW);
+                    model
+                        .forward_last(ids(&prompt, device), &[vec![false; PROMPT]], &mut cache)
+                        .expect("forward");
+                }
+                let start = Instant::now();
+                let logits = model
+                    .forward_last(ids(&[4_000], device), &[vec![false]], &mut cache)
+                    .expect("decode");
+                timed += start.elapsed();
+                drop(logits);
             }
-            model
-                .forward_last(ids(&[4_000], &device), &[vec![false]], &mut cache)
-                .expect("decode")
+            timed
         })
     });
     group.finish();

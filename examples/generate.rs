@@ -40,7 +40,11 @@ fn run(args: Args) -> Result<(), tinderbox::Error> {
     let config = args.generate.config()?;
     // Prompts before the model: a bad one is refused without the wait of loading.
     let prompts = args.generate.prompts()?;
-    let lm = LanguageModel::load(&args.generate.model, &default_device())?;
+    let lm = LanguageModel::load(
+        &args.generate.model,
+        args.generate.weights(),
+        &default_device(),
+    )?;
     if args.interactive {
         return chat(&lm, &config);
     }

@@ -86,6 +86,9 @@ const CASES: &[Case] = &[
     Case { example: "generate", args: &["--model", "tests/fixtures/gpt2-tiny"], code: 1, says: &["has no tokenizer files", "vocab.json"] },
     Case { example: "generate", args: &["--model", "tests/fixtures/tiny_bert_mlm"], code: 1, says: &["model_type \"bert\" is not supported"] },
     Case { example: "generate", args: &["--model", "tests/fixtures/not_gguf.gguf"], code: 1, says: &["not_gguf.gguf", "GGUF"] },
+    Case { example: "generate", args: &["--quantize", "q4_k"], code: 2, says: &["q4_k is not a type f32 weights are quantized to", "q8_0"] },
+    Case { example: "generate", args: &["--quantize", "q8_0", "--dequantize"], code: 2, says: &["--quantize", "--dequantize"] },
+    Case { example: "generate", args: &["--quantize", "q8_0"], code: 1, says: &["is a GGUF file, quantized already", "--quantize Q8_0 applies to f32 checkpoints"] },
 ];
 
 #[test]

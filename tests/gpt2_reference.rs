@@ -43,7 +43,12 @@ fn all_logits(model: &Gpt2, ids: &[u32]) -> Vec<f32> {
     let hidden = model
         .forward_hidden(input, &[vec![false; ids.len()]], &mut cache)
         .unwrap();
-    model.logits(hidden).into_data().try_to_vec().unwrap()
+    model
+        .logits(hidden)
+        .unwrap()
+        .into_data()
+        .try_to_vec()
+        .unwrap()
 }
 
 #[test]

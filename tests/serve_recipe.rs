@@ -7,7 +7,7 @@ use std::sync::Arc;
 use burn::prelude::*;
 use serde_json::{Value, json};
 use tinderbox::generate::GenerationConfig;
-use tinderbox::recipes::generation::{self as generation, LanguageModel, ModelChoice};
+use tinderbox::recipes::generation::{self as generation, LanguageModel, ModelChoice, Weights};
 use tinderbox::recipes::sentence_embeddings::{cosine, minilm};
 use tinderbox::recipes::serving::{EmbeddingsChoice, ServeModels, build_server};
 use tinderbox::recipes::text_classification::predict;
@@ -30,6 +30,7 @@ async fn real_models_answer_over_http_as_they_do_in_process() {
         embeddings: Some(EmbeddingsChoice::MiniLm),
         classifier: Some(run.clone()),
         generator: Some(ModelChoice::SmolLm2),
+        generator_weights: Weights::Quantized,
     };
     let device = Device::default();
     let (server, summary) = build_server(&models, ServeConfig::default(), &device).unwrap();
@@ -89,7 +90,7 @@ async fn real_models_answer_over_http_as_they_do_in_process() {
     }
 
     // Three questions at once, greedy: each answer is what the model gives it alone.
-    let lm = LanguageModel::load(&ModelChoice::SmolLm2, &device).unwrap();
+    let lm = LanguageModel::load(&ModelChoice::SmolLm2, Weights::Quantized, &device).unwrap();
     let questions = [
         "What is the capital of France?",
         "Name a colour.",

@@ -22,10 +22,11 @@ def build(bench):
     subprocess.run(["cargo", "bench", "--bench", bench, "--no-run"], cwd=ROOT, check=True)
 
 
-def criterion_medians(bench, cases):
-    """Runs `cargo bench --bench BENCH` and reads each case's median, in milliseconds."""
-    subprocess.run(["cargo", "bench", "--bench", bench, "--", "--noplot"], cwd=ROOT, check=True,
-                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+def criterion_medians(bench, cases, only=None):
+    """Runs `cargo bench --bench BENCH` (its cases matching `only`, if given) and reads each
+    case's median, in milliseconds."""
+    subprocess.run(["cargo", "bench", "--bench", bench, "--", "--noplot"] + ([only] if only else []),
+                   cwd=ROOT, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     out, criterion = {}, os.path.join(target_dir(), "criterion")
     for case in cases:
         with open(os.path.join(criterion, case, "new", "estimates.json")) as f:
@@ -41,9 +42,9 @@ def run_rounds(rounds, cases, rust_round, torch_round):
         for c in cases:
             rows[c][0].append(rust[c])
             rows[c][1].append(pt[c])
-            print(f"round {r + 1} {c:34} tinderbox {rust[c]:9.3f}  torch {pt[c]:9.3f}  "
+            print(f"round {r + 1} {c:34} tinderbox {rust[c]:9.3f}  other {pt[c]:9.3f}  "
                   f"ratio {rust[c] / pt[c]:.2f}", flush=True)
     print("overall (median of rounds):")
     for c in cases:
         ours, theirs = statistics.median(rows[c][0]), statistics.median(rows[c][1])
-        print(f"  {c:34} tinderbox {ours:9.3f}  torch {theirs:9.3f}  ratio {ours / theirs:.2f}")
+        print(f"  {c:34} tinderbox {ours:9.3f}  other {theirs:9.3f}  ratio {ours / theirs:.2f}")

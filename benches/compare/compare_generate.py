@@ -61,14 +61,19 @@ def llama_cpp_round(llm, calls):
     return {CASES[0]: statistics.median(prompt_ms), CASES[1]: statistics.median(step_ms)}
 
 
-def main():
+def arguments():
+    """The options both SmolLM2 comparisons take."""
     p = argparse.ArgumentParser()
     p.add_argument("--rounds", type=int, default=3)
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--calls", type=int, default=8, help="prompt passes per round (decode steps: 128 in all)")
     p.add_argument("--gguf", default=os.path.join(cache_root(), "smollm2-135m-instruct-q4_1",
                                                   "SmolLM2-135M-Instruct.Q4_1.gguf"))
-    a = p.parse_args()
+    return p.parse_args()
+
+
+def main():
+    a = arguments()
     torch.set_num_threads(a.threads)
     from transformers import AutoModelForCausalLM
     folder, name = os.path.split(a.gguf)

@@ -4,10 +4,11 @@ use std::path::PathBuf;
 
 use clap::Args;
 use tinderbox_generate::GenerationConfig;
+use tinderbox_ops::quant::GgmlType;
 
 use super::positive;
 use crate::Error;
-use crate::recipes::generation::ModelChoice;
+use crate::recipes::generation::{ModelChoice, Weights};
 
 /// What to load, what to continue and how.
 #[derive(Debug, Clone, Args)]
@@ -64,9 +65,37 @@ pub struct GenerateArgs {
     /// Seed of the sampler.
     #[arg(long, default_value_t = 42)]
     pub seed: u64,
+    /// Expand a GGUF file's quantized weights to f32 at load instead of multiplying by the
+    /// blocks (six times the memory; the path to take on a GPU).
+    #[arg(long, conflicts_with = "quantize")]
+    pub dequantize: bool,
+    /// Quantize an f32 checkpoint (a GPT-2 folder) at load: q8_0, q4_0 or q4_1.
+    #[arg(long, value_name = "TYPE", value_parser = weight_type)]
+    pub quantize: Option<GgmlType>,
+}
+
+/// `q8_0`, `q4_0` or `q4_1` (any case): the types an f32 checkpoint is quantized to.
+fn weight_type(s: &str) -> Result<GgmlType, String> {
+    match s.to_ascii_uppercase().as_str() {
+        "Q8_0" => Ok(GgmlType::Q8_0),
+        "Q4_0" => Ok(GgmlType::Q4_0),
+        "Q4_1" => Ok(GgmlType::Q4_1),
+        _ => Err(format!(
+            "{s} is not a type f32 weights are quantized to; q8_0, q4_0 and q4_1 are"
+        )),
+    }
 }
 
 impl GenerateArgs {
+    /// How to hold the model's weights.
+    pub fn weights(&self) -> Weights {
+        match (self.dequantize, self.quantize) {
+            (true, _) => Weights::Dequantized,
+            (false, Some(ty)) => Weights::QuantizeTo(ty),
+            (false, None) => Weights::Quantized,
+        }
+    }
+
     /// The generation settings (the model's end tokens are added when it loads).
     pub fn config(&self) -> Result<GenerationConfig, Error> {
         let sample = !self.greedy && self.num_beams == 1;

@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use clap::Args;
 use tinderbox_serve::ServeConfig;
 
-use crate::recipes::generation::ModelChoice;
+use crate::recipes::generation::{ModelChoice, Weights};
 use crate::recipes::serving::{EmbeddingsChoice, ServeModels};
 
 /// Models, address and limits of the server.
@@ -22,6 +22,9 @@ pub struct ServeArgs {
     /// folder.
     #[arg(long)]
     pub generator: Option<ModelChoice>,
+    /// Expand the generator's quantized GGUF weights to f32 at load.
+    #[arg(long = "dequantize")]
+    pub dequantize_generator: bool,
     /// The address to listen on.
     #[arg(long, default_value = "127.0.0.1")]
     pub host: String,
@@ -64,6 +67,11 @@ impl ServeArgs {
             },
             classifier: self.classifier.clone(),
             generator: self.generator.clone(),
+            generator_weights: if self.dequantize_generator {
+                Weights::Dequantized
+            } else {
+                Weights::Quantized
+            },
         }
     }
 

@@ -13,6 +13,7 @@ use tinderbox_generate::{FinishReason, GenerationConfig, OnText, generate};
 use tinderbox_nn::decoder::{CausalLm, Gpt2, KvCache, Llama};
 use tinderbox_nn::gguf::GgufFile;
 use tinderbox_nn::huggingface::load_gpt2;
+use tinderbox_ops::quant::GgmlType;
 use tinderbox_tokenize::{ChatMessage, ChatTemplate, Tokenizer};
 
 use crate::Error;
@@ -41,6 +42,22 @@ impl std::str::FromStr for ModelChoice {
             path => Self::Dir(path.into()),
         })
     }
+}
+
+/// How a model's matrices are held.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Weights {
+    /// As stored: a GGUF file's blocks multiplied by the quantized kernels
+    /// (`tinderbox_ops::quant`; a sixth of the memory and faster decoding on a CPU), an `f32`
+    /// checkpoint in `f32`.
+    #[default]
+    Quantized,
+    /// A GGUF file expanded to `f32` at load (`--dequantize`): the reference path, and the one
+    /// to take on a GPU, where the quantized products would run on the host.
+    Dequantized,
+    /// An `f32` checkpoint (a GPT-2 folder) quantized to this type at load (`--quantize`:
+    /// Q8_0, Q4_0 or Q4_1); a GGUF file is already quantized and is refused.
+    QuantizeTo(GgmlType),
 }
 
 /// One of the decoders, as one type that generation drives.
@@ -114,15 +131,22 @@ pub struct LanguageModel {
 }
 
 impl LanguageModel {
-    /// Loads `choice` onto `device`, fetching SmolLM2 into the cache on first use.
-    pub fn load(choice: &ModelChoice, device: &Device) -> Result<Self, Error> {
+    /// Loads `choice` onto `device`, fetching SmolLM2 into the cache on first use; a GGUF
+    /// file's matrices held as `weights` says (a GPT-2 folder is `f32` either way).
+    pub fn load(choice: &ModelChoice, weights: Weights, device: &Device) -> Result<Self, Error> {
         match choice {
             ModelChoice::SmolLm2 => {
                 let path = ModelPackage::SmolLm2_135mInstruct.model_path(&Cache::from_env()?)?;
-                Self::from_gguf(&path, device)
+                Self::from_gguf(&path, weights, device)
             }
-            ModelChoice::Gguf(path) => Self::from_gguf(path, device),
-            ModelChoice::Dir(dir) => Self::from_dir(dir, device),
+            ModelChoice::Gguf(path) => Self::from_gguf(path, weights, device),
+            ModelChoice::Dir(dir) => {
+                let mut lm = Self::from_dir(dir, device)?;
+                if let (Weights::QuantizeTo(ty), Decoder::Gpt2(model)) = (weights, &lm.model) {
+                    lm.model = Decoder::Gpt2(model.quantize(ty)?);
+                }
+                Ok(lm)
+            }
         }
     }
 
@@ -172,9 +196,16 @@ impl LanguageModel {
         })
     }
 
-    /// Loads a GGUF file.
-    pub fn from_gguf(path: &Path, device: &Device) -> Result<Self, Error> {
+    /// Loads a GGUF file, its matrices held as `weights` says.
+    pub fn from_gguf(path: &Path, weights: Weights, device: &Device) -> Result<Self, Error> {
         let file = GgufFile::open(path).map_err(tinderbox_nn::ModelError::from)?;
+        if let Weights::QuantizeTo(ty) = weights {
+            return Err(Error::Invalid(format!(
+                "{} is a GGUF file, quantized already; --quantize {ty:?} applies to f32 \
+                 checkpoints (GPT-2 folders); --dequantize expands a GGUF file",
+                path.display()
+            )));
+        }
         let vocab = file.vocab().map_err(tinderbox_nn::ModelError::from)?;
         let tokenizer = Tokenizer::from_gguf_vocab(&vocab)?;
         let config = file.llama_config()?;
@@ -196,7 +227,10 @@ impl LanguageModel {
             .or(vocab.eos_id)
             .unwrap_or(0);
         Ok(Self {
-            model: Decoder::Llama(file.load_llama(device)?),
+            model: Decoder::Llama(match weights {
+                Weights::Dequantized => file.load_llama(device)?,
+                _ => file.load_llama_quantized(device)?,
+            }),
             tokenizer,
             chat_template,
             eos_token_ids: config.eos_token_ids,
@@ -225,6 +259,21 @@ impl LanguageModel {
             ))
         })?;
         Ok(template.render(messages, true)?)
+    }
+
+    /// The types of the matrices as held: the quantized blocks' types (`Q4_1 + Q8_0`), or
+    /// `f32` when every matrix is dense.
+    pub fn weights_description(&self) -> String {
+        let quantized = match &self.model {
+            Decoder::Llama(model) => model.quantized_types(),
+            Decoder::Gpt2(model) => model.quantized_types(),
+        };
+        let types: Vec<String> = quantized.iter().map(|t| format!("{t:?}")).collect();
+        if types.is_empty() {
+            "f32".into()
+        } else {
+            types.join(" + ")
+        }
     }
 
     /// The ids of text as is (the tokenizer adds BOS if the model asks for it).
@@ -263,6 +312,8 @@ pub struct GenerateSummary {
     pub seconds: [f64; 2],
     /// `flex`, `wgpu` or `cuda`.
     pub backend: String,
+    /// The matrices' storage: `Q4_1` (the blocks' types, kept quantized) or `f32`.
+    pub weights: String,
     /// Peak resident memory, MiB (Linux).
     pub peak_rss_mib: Option<f64>,
 }
@@ -304,6 +355,7 @@ pub fn run(
             })
             .collect(),
         backend: backend_name(&lm.model.device()),
+        weights: lm.weights_description(),
         peak_rss_mib: peak_rss_bytes().map(|b| b as f64 / (1 << 20) as f64),
     })
 }

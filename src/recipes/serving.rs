@@ -10,7 +10,7 @@ use tinderbox_nn::sentence_embeddings::SentenceEncoder;
 use tinderbox_serve::{ChatModel, ServeConfig, Server, ServerBuilder, TextModel};
 use tinderbox_tokenize::{EncodeOptions, TextTokenizer};
 
-use super::generation::{LanguageModel, ModelChoice};
+use super::generation::{LanguageModel, ModelChoice, Weights};
 use super::sentence_embeddings::minilm;
 use super::text_classification::SavedClassifier;
 use crate::Error;
@@ -44,6 +44,8 @@ pub struct ServeModels {
     pub classifier: Option<PathBuf>,
     /// For `/v1/completions` and `/v1/chat/completions`.
     pub generator: Option<ModelChoice>,
+    /// How the generator's GGUF matrices are held.
+    pub generator_weights: Weights,
 }
 
 /// What a server serves, as `summary.json` records it.
@@ -127,7 +129,7 @@ pub fn build_server(
         builder = builder.classifier(id, labels, Classifier(saved))?;
     }
     if let Some(choice) = &models.generator {
-        let lm = LanguageModel::load(choice, device)?;
+        let lm = LanguageModel::load(choice, models.generator_weights, device)?;
         let id = match choice {
             ModelChoice::SmolLm2 => "SmolLM2-135M-Instruct".to_string(),
             _ => id_of(&lm.path),

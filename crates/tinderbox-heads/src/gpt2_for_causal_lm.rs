@@ -34,7 +34,7 @@ impl Gpt2ForCausalLm {
         let rows = hidden.reshape([b * l, h]).select(0, positions);
         Ok(self
             .transformer
-            .logits(rows.unsqueeze_dim::<3>(0))
+            .logits(rows.unsqueeze_dim::<3>(0))?
             .squeeze_dim(0))
     }
 }

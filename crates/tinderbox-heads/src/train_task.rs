@@ -180,6 +180,7 @@ mod tests {
             let logits: Vec<f32> = model
                 .transformer
                 .logits(hidden)
+                .unwrap()
                 .into_data()
                 .try_to_vec()
                 .unwrap();

@@ -107,6 +107,9 @@ pub enum ModelError {
     /// Loading, training or running a tokenizer failed.
     #[error(transparent)]
     Tokenize(#[from] tinderbox_tokenize::TokenizeError),
+    /// Quantized weights that cannot be built or multiplied as asked.
+    #[error(transparent)]
+    Quant(#[from] tinderbox_ops::quant::QuantError),
     /// A result could not be read back from the device.
     #[error("reading {what} back from the device: {reason}")]
     Read {

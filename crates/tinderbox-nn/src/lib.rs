@@ -69,6 +69,7 @@ mod error;
 pub mod gguf;
 pub mod huggingface;
 pub mod init;
+pub mod quantized;
 pub mod rnn;
 pub mod sentence_embeddings;
 mod sequence;

@@ -7,17 +7,17 @@
 //! logits within 1e-4 and greedy ids identical on random-weight checkpoints in both key layouts
 //! (`tests/gpt2_reference.rs`).
 
-use burn::nn::{
-    Dropout, DropoutConfig, Embedding, EmbeddingConfig, Initializer, Linear, LinearConfig,
-};
+use burn::nn::{Dropout, DropoutConfig, Embedding, EmbeddingConfig, Initializer, LinearConfig};
 use burn::prelude::*;
 use serde::{Deserialize, Serialize};
-use tinderbox_ops::{linear, linear_with_weights, multi_head_attention};
+use tinderbox_ops::multi_head_attention;
+use tinderbox_ops::quant::GgmlType;
 
 use super::check_padding;
 use super::kv_cache::KvCache;
 use crate::dropout::apply_dropout;
 use crate::error::{ModelError, Result};
+use crate::quantized::{Projection, TokenEmbedding};
 use crate::transformer::{HiddenAct, LayerNorm, LayerNormConfig};
 
 /// GPT-2's `config.json`.
@@ -141,9 +141,11 @@ impl Gpt2Config {
             std: self.initializer_range,
         };
         let dense = |d_in, d_out| {
-            LinearConfig::new(d_in, d_out)
-                .with_initializer(normal.clone())
-                .init(device)
+            Projection::Dense(
+                LinearConfig::new(d_in, d_out)
+                    .with_initializer(normal.clone())
+                    .init(device),
+            )
         };
         let norm = || {
             LayerNormConfig::new(self.n_embd)
@@ -152,9 +154,11 @@ impl Gpt2Config {
         };
         let h = self.n_embd;
         Ok(Gpt2 {
-            wte: EmbeddingConfig::new(self.vocab_size, h)
-                .with_initializer(normal.clone())
-                .init(device),
+            wte: TokenEmbedding::Dense(
+                EmbeddingConfig::new(self.vocab_size, h)
+                    .with_initializer(normal.clone())
+                    .init(device),
+            ),
             wpe: EmbeddingConfig::new(self.n_positions, h)
                 .with_initializer(normal.clone())
                 .init(device),
@@ -185,9 +189,9 @@ impl Gpt2Config {
 #[derive(Module, Debug)]
 pub struct Gpt2Attention {
     /// `c_attn`, `[n_embd, 3 * n_embd]`.
-    pub c_attn: Linear,
+    pub c_attn: Projection,
     /// `c_proj`.
-    pub c_proj: Linear,
+    pub c_proj: Projection,
     #[module(skip)]
     heads: usize,
 }
@@ -196,9 +200,9 @@ pub struct Gpt2Attention {
 #[derive(Module, Debug)]
 pub struct Gpt2Mlp {
     /// `c_fc`.
-    pub c_fc: Linear,
+    pub c_fc: Projection,
     /// `c_proj`.
-    pub c_proj: Linear,
+    pub c_proj: Projection,
     #[module(skip)]
     act: HiddenAct,
 }
@@ -219,8 +223,8 @@ pub struct Gpt2Block {
 /// `GPT2LMHeadModel`: the transformer and the output projection tied to `wte`.
 #[derive(Module, Debug)]
 pub struct Gpt2 {
-    /// `transformer.wte`.
-    pub wte: Embedding,
+    /// `transformer.wte`, also the output projection.
+    pub wte: TokenEmbedding,
     /// `transformer.wpe`.
     pub wpe: Embedding,
     /// `transformer.h`.
@@ -236,27 +240,27 @@ pub struct Gpt2 {
 
 impl Gpt2Mlp {
     /// `c_proj(act(c_fc(x)))`.
-    fn forward(&self, x: Tensor<3>) -> Tensor<3> {
-        linear(&self.c_proj, self.act.forward(linear(&self.c_fc, x)))
+    fn forward(&self, x: Tensor<3>) -> Result<Tensor<3>> {
+        self.c_proj.forward(self.act.forward(self.c_fc.forward(x)?))
     }
 }
 
 impl Gpt2Attention {
     /// Queries, keys and values `[B, L, n_embd]` each, from the one fused projection.
-    fn qkv(&self, x: Tensor<3>) -> [Tensor<3>; 3] {
+    fn qkv(&self, x: Tensor<3>) -> Result<[Tensor<3>; 3]> {
         let [b, l, width] = x.dims();
-        let qkv = linear(&self.c_attn, x);
-        [0, 1, 2].map(|i| qkv.clone().slice([0..b, 0..l, i * width..(i + 1) * width]))
+        let qkv = self.c_attn.forward(x)?;
+        Ok([0, 1, 2].map(|i| qkv.clone().slice([0..b, 0..l, i * width..(i + 1) * width])))
     }
 
     fn forward(&self, x: Tensor<3>, cache: &mut KvCache, layer: usize) -> Result<Tensor<3>> {
         let [b, l, width] = x.dims();
         let d = width / self.heads;
-        let [q, k, v] = self.qkv(x).map(|t| t.reshape([b, l, self.heads, d]));
+        let [q, k, v] = self.qkv(x)?.map(|t| t.reshape([b, l, self.heads, d]));
         let context = cache
             .attend(layer, q, k, v)
             .map_err(|message| ModelError::config("cache", message))?;
-        Ok(linear(&self.c_proj, context))
+        self.c_proj.forward(context)
     }
 }
 
@@ -275,7 +279,7 @@ impl Gpt2 {
             c.n_head,
             c.n_embd / c.n_head,
             capacity,
-            &self.wte.weight.device(),
+            &self.wte.device(),
         )
     }
 
@@ -310,10 +314,10 @@ impl Gpt2 {
             &device,
         )
         .reshape([b, l]);
-        let mut x = self.wte.forward(ids) + self.wpe.forward(positions);
+        let mut x = self.wte.forward(ids)? + self.wpe.forward(positions);
         for (index, block) in self.h.iter().enumerate() {
             x = x.clone() + block.attn.forward(block.ln_1.forward(x), cache, index)?;
-            x = x.clone() + block.mlp.forward(block.ln_2.forward(x));
+            x = x.clone() + block.mlp.forward(block.ln_2.forward(x))?;
         }
         cache.end_step();
         Ok(self.ln_f.forward(x))
@@ -351,10 +355,10 @@ impl Gpt2 {
         };
         let mut x = apply_dropout(
             &self.dropout,
-            self.wte.forward(ids) + self.wpe.forward(positions),
+            self.wte.forward(ids)? + self.wpe.forward(positions),
         );
         for block in &self.h {
-            let [q, k, v] = block.attn.qkv(block.ln_1.forward(x.clone()));
+            let [q, k, v] = block.attn.qkv(block.ln_1.forward(x.clone()))?;
             let context = multi_head_attention(
                 q,
                 k,
@@ -364,18 +368,56 @@ impl Gpt2 {
                 true,
                 attention_dropout,
             );
-            let attended = linear(&block.attn.c_proj, context);
+            let attended = block.attn.c_proj.forward(context)?;
             x = x + apply_dropout(&self.dropout, attended);
-            let fed = block.mlp.forward(block.ln_2.forward(x.clone()));
+            let fed = block.mlp.forward(block.ln_2.forward(x.clone()))?;
             x = x + apply_dropout(&self.dropout, fed);
         }
         Ok(self.ln_f.forward(x))
     }
 
     /// Next-token logits `[B, L, vocab]` from hidden states (the projection is `wte`).
-    pub fn logits(&self, hidden: Tensor<3>) -> Tensor<3> {
-        // `wte [vocab, h]` read in place as the projection's [h, vocab].
-        linear_with_weights(hidden, self.wte.weight.val().transpose(), None)
+    pub fn logits(&self, hidden: Tensor<3>) -> Result<Tensor<3>> {
+        self.wte.project(hidden)
+    }
+
+    /// The block types of the matrices held quantized (empty when all are `f32`).
+    pub fn quantized_types(&self) -> Vec<GgmlType> {
+        let mut types = Vec::new();
+        if let TokenEmbedding::Quantized(table) = &self.wte {
+            types.push(table.weight().ty());
+        }
+        for block in &self.h {
+            for p in [
+                &block.attn.c_attn,
+                &block.attn.c_proj,
+                &block.mlp.c_fc,
+                &block.mlp.c_proj,
+            ] {
+                if let Projection::Quantized(q) = p
+                    && !types.contains(&q.weight().ty())
+                {
+                    types.push(q.weight().ty());
+                }
+            }
+        }
+        types
+    }
+
+    /// The same model with its four matrices per block and `wte` (the tied output projection)
+    /// quantized to `ty` (Q8_0, Q4_0 or Q4_1, as llama.cpp's reference quantizers), for
+    /// generation; biases, norms and `wpe` stay `f32`. Fails for another type or a width that
+    /// is not a multiple of 32 (GPT-2's 768 is).
+    pub fn quantize(&self, ty: GgmlType) -> Result<Gpt2> {
+        let mut model = self.clone();
+        model.wte = self.wte.quantize(ty)?;
+        for block in &mut model.h {
+            block.attn.c_attn = block.attn.c_attn.quantize(ty)?;
+            block.attn.c_proj = block.attn.c_proj.quantize(ty)?;
+            block.mlp.c_fc = block.mlp.c_fc.quantize(ty)?;
+            block.mlp.c_proj = block.mlp.c_proj.quantize(ty)?;
+        }
+        Ok(model)
     }
 }
 
@@ -435,8 +477,8 @@ mod tests {
         let b = model.forward_sequence(ids(&device), None).unwrap();
         let differ: f32 = (a.clone() - b).abs().max().into_scalar();
         assert!(differ > 0.0, "dropout on: two passes differ");
-        let grads = model.logits(a).sum().backward();
-        let grad = model.wte.weight.grad(&grads).unwrap();
+        let grads = model.logits(a).unwrap().sum().backward();
+        let grad = model.wte.dense().unwrap().weight.grad(&grads).unwrap();
         assert!(grad.abs().sum().into_scalar::<f32>() > 0.0);
         // Off autodiff (generation, evaluation) nothing is dropped.
         let plain = tiny(0.5, &Device::default());
@@ -456,5 +498,55 @@ mod tests {
         let long = Tensor::<2, Int>::zeros([1, 13], &device);
         let e = model.forward_sequence(long, None).unwrap_err();
         assert!(e.to_string().contains("13 tokens"), "{e}");
+    }
+
+    #[test]
+    fn a_quantized_gpt2_keeps_its_logits_and_names_what_it_cannot_quantize() {
+        let device = Device::default();
+        let mut config = Gpt2Config::new(64, 16, 32, 2, 4);
+        config.initializer_range = 0.2;
+        let model = config.init(&device).unwrap();
+        let ids = Tensor::<2, Int>::from_data([[3, 9, 27, 17, 51]], &device);
+        let logits = |m: &Gpt2| -> Vec<f32> {
+            let mut cache = m.new_cache(1, 5);
+            let hidden = m.forward_hidden(ids.clone(), &[vec![false; 5]], &mut cache);
+            m.logits(hidden.unwrap())
+                .unwrap()
+                .into_data()
+                .try_to_vec()
+                .unwrap()
+        };
+        let dense = logits(&model);
+        let range = dense.iter().fold(0.0f32, |m, v| m.max(v.abs()));
+        // 8-bit weights and activations: within 3 % of the logits' range; 4-bit ones further.
+        for (ty, bound) in [(GgmlType::Q8_0, 0.03), (GgmlType::Q4_1, 0.25)] {
+            let quantized = model.quantize(ty).unwrap();
+            assert!(quantized.wte.dense().is_none() && quantized.h[0].mlp.c_fc.dense().is_none());
+            let worst = logits(&quantized)
+                .iter()
+                .zip(&dense)
+                .map(|(a, b)| (a - b).abs())
+                .fold(0.0f32, f32::max);
+            assert!(worst <= bound * range, "{ty:?}: {worst} of {range}");
+        }
+        let err = model.quantize(GgmlType::Q4_K).unwrap_err().to_string();
+        assert!(
+            err.contains("quantizing f32 to Q4_K is not supported"),
+            "{err}"
+        );
+        // n_embd 16 is not whole blocks of 32.
+        let err = tiny(0.0, &device)
+            .quantize(GgmlType::Q8_0)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("rows of 16 values are not whole blocks of 32"),
+            "{err}"
+        );
+        // A quantized model is not written as a Hugging Face folder (f32 by definition).
+        let dir = tempfile::tempdir().unwrap();
+        let quantized = model.quantize(GgmlType::Q8_0).unwrap();
+        let err = crate::huggingface::save_gpt2(&quantized, dir.path()).unwrap_err();
+        assert!(err.to_string().contains("is quantized"), "{err}");
     }
 }

@@ -7,16 +7,16 @@
 //! attention, float32). SmolLM2-135M-Instruct's last-position logits are held within 1e-3 of it
 //! and its greedy continuations token for token (`tests/smollm2_reference.rs`).
 
-use burn::nn::{Embedding, EmbeddingConfig, Linear, LinearConfig};
+use burn::nn::{EmbeddingConfig, LinearConfig};
 use burn::prelude::*;
 use serde::{Deserialize, Serialize};
-use tinderbox_ops::{linear, linear_with_weights};
 
 use super::check_padding;
 use super::kv_cache::KvCache;
 use super::rms_norm::RmsNorm;
 use super::rotary::{RopeScaling, apply_rotary, inverse_frequencies, rotary_tables};
 use crate::error::{ModelError, Result};
+use crate::quantized::{Projection, TokenEmbedding};
 
 /// A Llama's sizes, as its Hugging Face `config.json` (or a GGUF file's `llama.*` keys) gives
 /// them.
@@ -141,13 +141,15 @@ impl LlamaConfig {
         self.validate()?;
         let (h, d) = (self.hidden_size, self.head_dim());
         let proj = |d_in, d_out| {
-            LinearConfig::new(d_in, d_out)
-                .with_bias(false)
-                .with_initializer(burn::nn::Initializer::Normal {
-                    mean: 0.0,
-                    std: 0.02,
-                })
-                .init(device)
+            Projection::Dense(
+                LinearConfig::new(d_in, d_out)
+                    .with_bias(false)
+                    .with_initializer(burn::nn::Initializer::Normal {
+                        mean: 0.0,
+                        std: 0.02,
+                    })
+                    .init(device),
+            )
         };
         let layers = (0..self.num_hidden_layers)
             .map(|_| LlamaDecoderLayer {
@@ -170,12 +172,14 @@ impl LlamaConfig {
             })
             .collect();
         Ok(Llama {
-            embed_tokens: EmbeddingConfig::new(self.vocab_size, h)
-                .with_initializer(burn::nn::Initializer::Normal {
-                    mean: 0.0,
-                    std: 0.02,
-                })
-                .init(device),
+            embed_tokens: TokenEmbedding::Dense(
+                EmbeddingConfig::new(self.vocab_size, h)
+                    .with_initializer(burn::nn::Initializer::Normal {
+                        mean: 0.0,
+                        std: 0.02,
+                    })
+                    .init(device),
+            ),
             layers,
             norm: RmsNorm::new(h, self.rms_norm_eps, device),
             lm_head: (!self.tie_word_embeddings).then(|| proj(h, self.vocab_size)),
@@ -193,13 +197,13 @@ impl LlamaConfig {
 #[derive(Module, Debug)]
 pub struct LlamaAttention {
     /// `q_proj`.
-    pub q_proj: Linear,
+    pub q_proj: Projection,
     /// `k_proj`.
-    pub k_proj: Linear,
+    pub k_proj: Projection,
     /// `v_proj`.
-    pub v_proj: Linear,
+    pub v_proj: Projection,
     /// `o_proj`.
-    pub o_proj: Linear,
+    pub o_proj: Projection,
     #[module(skip)]
     heads: usize,
     #[module(skip)]
@@ -212,11 +216,11 @@ pub struct LlamaAttention {
 #[derive(Module, Debug)]
 pub struct LlamaMlp {
     /// `gate_proj`.
-    pub gate_proj: Linear,
+    pub gate_proj: Projection,
     /// `up_proj`.
-    pub up_proj: Linear,
+    pub up_proj: Projection,
     /// `down_proj`.
-    pub down_proj: Linear,
+    pub down_proj: Projection,
 }
 
 /// `model.layers.N`.
@@ -236,13 +240,13 @@ pub struct LlamaDecoderLayer {
 #[derive(Module, Debug)]
 pub struct Llama {
     /// `model.embed_tokens`.
-    pub embed_tokens: Embedding,
+    pub embed_tokens: TokenEmbedding,
     /// `model.layers`.
     pub layers: Vec<LlamaDecoderLayer>,
     /// `model.norm`.
     pub norm: RmsNorm,
     /// `lm_head`, absent when tied to `embed_tokens`.
-    pub lm_head: Option<Linear>,
+    pub lm_head: Option<Projection>,
     #[module(skip)]
     inv_freq: Vec<f32>,
     #[module(skip)]
@@ -250,9 +254,9 @@ pub struct Llama {
 }
 
 impl LlamaMlp {
-    fn forward(&self, x: Tensor<3>) -> Tensor<3> {
-        let gate = burn::tensor::activation::silu(linear(&self.gate_proj, x.clone()));
-        linear(&self.down_proj, gate * linear(&self.up_proj, x))
+    fn forward(&self, x: Tensor<3>) -> Result<Tensor<3>> {
+        let gate = burn::tensor::activation::silu(self.gate_proj.forward(x.clone())?);
+        self.down_proj.forward(gate * self.up_proj.forward(x)?)
     }
 }
 
@@ -269,15 +273,15 @@ impl LlamaAttention {
     ) -> Result<Tensor<3>> {
         let [b, l, _] = x.dims();
         let (h, kv, d) = (self.heads, self.kv_heads, self.head_dim);
-        let q = linear(&self.q_proj, x.clone()).reshape([b, l, h, d]);
-        let k = linear(&self.k_proj, x.clone()).reshape([b, l, kv, d]);
-        let v = linear(&self.v_proj, x).reshape([b, l, kv, d]);
+        let q = self.q_proj.forward(x.clone())?.reshape([b, l, h, d]);
+        let k = self.k_proj.forward(x.clone())?.reshape([b, l, kv, d]);
+        let v = self.v_proj.forward(x)?.reshape([b, l, kv, d]);
         let q = apply_rotary(q, cos.clone(), sin.clone());
         let k = apply_rotary(k, cos, sin);
         let context = cache
             .attend(layer, q, k, v)
             .map_err(|message| ModelError::config("cache", message))?;
-        Ok(linear(&self.o_proj, context))
+        self.o_proj.forward(context)
     }
 }
 
@@ -289,7 +293,7 @@ impl Llama {
 
     /// An empty cache for `batch` sequences of up to `capacity` positions.
     pub fn new_cache(&self, batch: usize, capacity: usize) -> KvCache {
-        let device = self.embed_tokens.weight.device();
+        let device = self.embed_tokens.device();
         KvCache::new(
             self.layers.len(),
             batch,
@@ -318,7 +322,7 @@ impl Llama {
             .begin_step(padding)
             .map_err(|message| ModelError::config("cache", message))?;
         let (cos, sin) = rotary_tables(&positions, &self.inv_freq, &device);
-        let mut x = self.embed_tokens.forward(ids);
+        let mut x = self.embed_tokens.forward(ids)?;
         for (index, layer) in self.layers.iter().enumerate() {
             let attended = layer.self_attn.forward(
                 layer.input_layernorm.forward(x.clone()),
@@ -328,18 +332,54 @@ impl Llama {
                 index,
             )?;
             x = x + attended;
-            x = x.clone() + layer.mlp.forward(layer.post_attention_layernorm.forward(x));
+            x = x.clone()
+                + layer
+                    .mlp
+                    .forward(layer.post_attention_layernorm.forward(x))?;
         }
         cache.end_step();
         Ok(self.norm.forward(x))
     }
 
+    /// The block types of the matrices held quantized, most common first (empty when all are
+    /// `f32`).
+    pub fn quantized_types(&self) -> Vec<tinderbox_ops::quant::GgmlType> {
+        let mut counts: Vec<(tinderbox_ops::quant::GgmlType, usize)> = Vec::new();
+        let mut count = |ty| match counts.iter_mut().find(|(t, _)| *t == ty) {
+            Some((_, n)) => *n += 1,
+            None => counts.push((ty, 1)),
+        };
+        for layer in &self.layers {
+            let (a, m) = (&layer.self_attn, &layer.mlp);
+            for p in [
+                &a.q_proj,
+                &a.k_proj,
+                &a.v_proj,
+                &a.o_proj,
+                &m.gate_proj,
+                &m.up_proj,
+                &m.down_proj,
+            ] {
+                if let Projection::Quantized(q) = p {
+                    count(q.weight().ty());
+                }
+            }
+        }
+        if let TokenEmbedding::Quantized(table) = &self.embed_tokens {
+            count(table.weight().ty());
+        }
+        if let Some(Projection::Quantized(q)) = &self.lm_head {
+            count(q.weight().ty());
+        }
+        counts.sort_by_key(|(_, n)| std::cmp::Reverse(*n));
+        counts.into_iter().map(|(t, _)| t).collect()
+    }
+
     /// Next-token logits `[B, L, vocab]` from hidden states.
-    pub fn logits(&self, hidden: Tensor<3>) -> Tensor<3> {
+    pub fn logits(&self, hidden: Tensor<3>) -> Result<Tensor<3>> {
         match &self.lm_head {
-            Some(head) => linear(head, hidden),
-            // The embedding [vocab, h] read in place as the projection's [h, vocab].
-            None => linear_with_weights(hidden, self.embed_tokens.weight.val().transpose(), None),
+            Some(head) => head.forward(hidden),
+            None => self.embed_tokens.project(hidden),
         }
     }
 }

@@ -75,7 +75,7 @@ impl CausalLm for Llama {
         cache: &mut KvCache,
     ) -> crate::Result<Tensor<2>> {
         let last = last_position(self.forward_hidden(ids, padding, cache)?);
-        Ok(self.logits(last).squeeze_dim(1))
+        Ok(self.logits(last)?.squeeze_dim(1))
     }
 
     fn vocab_size(&self) -> usize {
@@ -87,7 +87,7 @@ impl CausalLm for Llama {
     }
 
     fn device(&self) -> Device {
-        self.embed_tokens.weight.device()
+        self.embed_tokens.device()
     }
 }
 
@@ -103,7 +103,7 @@ impl CausalLm for Gpt2 {
         cache: &mut KvCache,
     ) -> crate::Result<Tensor<2>> {
         let last = last_position(self.forward_hidden(ids, padding, cache)?);
-        Ok(self.logits(last).squeeze_dim(1))
+        Ok(self.logits(last)?.squeeze_dim(1))
     }
 
     fn vocab_size(&self) -> usize {
@@ -115,6 +115,6 @@ impl CausalLm for Gpt2 {
     }
 
     fn device(&self) -> Device {
-        self.wte.weight.device()
+        self.wte.device()
     }
 }

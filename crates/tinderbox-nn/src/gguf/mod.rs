@@ -32,7 +32,7 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
 use burn::prelude::*;
-use tinderbox_ops::quant::{GgmlType, dequantize};
+use tinderbox_ops::quant::{GgmlType, QuantizedMatrix, dequantize};
 
 /// One tensor of the file's table.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -274,6 +274,48 @@ impl GgufFile {
         shape: [usize; D],
         device: &Device,
     ) -> Result<Tensor<D>, GgufError> {
+        let info = self.shaped_tensor(name, &shape)?;
+        let values = self.dequantize(name)?;
+        self.release_pages(info);
+        Ok(Tensor::from_data(TensorData::new(values, shape), device))
+    }
+
+    /// Tensor `name` of shape `[rows, cols]` (PyTorch order) as it is stored, in blocks, for
+    /// products on them; an error naming the shapes if the file's differs, or the type if it
+    /// has no quantized product ([`GgmlType::has_quantized_product`]).
+    pub fn load_matrix(
+        &self,
+        name: &str,
+        [rows, cols]: [usize; 2],
+    ) -> Result<QuantizedMatrix, crate::ModelError> {
+        let info = self.shaped_tensor(name, &[rows, cols])?;
+        let matrix = QuantizedMatrix::new(info.ty, rows, cols, self.tensor_bytes(info).to_vec())
+            .map_err(|e| crate::ModelError::config(name, e.to_string()).at(&self.path))?;
+        self.release_pages(info);
+        Ok(matrix)
+    }
+
+    /// Lets the kernel drop the mapped pages of a tensor that has been copied out, so that a
+    /// model's resident memory is its copy, not its copy and the file's pages (a later read
+    /// of the tensor maps the file's bytes again).
+    fn release_pages(&self, info: &GgufTensorInfo) {
+        #[cfg(unix)]
+        if let Storage::Mapped(map) = &self.storage {
+            // SAFETY: the mapping is private and read-only, so the dropped pages hold nothing
+            // but the file's bytes, which the next access reads back; no reference into them
+            // outlives the copy that `load_matrix` just made. A failure only keeps the pages.
+            let _ = unsafe {
+                map.unchecked_advise_range(
+                    memmap2::UncheckedAdvice::DontNeed,
+                    info.offset as usize,
+                    info.bytes,
+                )
+            };
+        }
+    }
+
+    /// The table entry of `name`, checked to have `shape` (PyTorch order).
+    fn shaped_tensor(&self, name: &str, shape: &[usize]) -> Result<&GgufTensorInfo, GgufError> {
         let info = self.need_tensor(name)?;
         let expected: Vec<usize> = shape.iter().rev().copied().collect();
         if info.shape != expected {
@@ -284,8 +326,7 @@ impl GgufFile {
                 found: info.shape.clone(),
             });
         }
-        let values = self.dequantize(name)?;
-        Ok(Tensor::from_data(TensorData::new(values, shape), device))
+        Ok(info)
     }
 }
 

@@ -7,17 +7,18 @@ use std::collections::BTreeMap;
 use std::path::Path;
 
 use burn::module::Param;
-use burn::nn::Linear;
 use burn::prelude::*;
 use safetensors::{Dtype, SafeTensors};
 
 use super::{CONFIG_FILE, WEIGHTS_FILE, write_atomic};
 use crate::decoder::{Gpt2, Gpt2Config};
 use crate::error::{KeyMismatch, ModelError, Result};
+use crate::quantized::{Projection, TokenEmbedding};
 use crate::transformer::LayerNorm;
 
-/// Every tensor the model holds, by its key without the `transformer.` prefix.
-fn parameters(model: &Gpt2) -> Vec<(String, Tensor<2>)> {
+/// Every tensor the model holds, by its key without the `transformer.` prefix; a quantized
+/// model (whose matrices are blocks) is an error: it is saved from its `f32` original.
+fn parameters(model: &Gpt2) -> Result<Vec<(String, Tensor<2>)>> {
     let mut out = Vec::new();
     let vector = |t: Tensor<1>| {
         let n = t.dims()[0];
@@ -29,24 +30,35 @@ fn parameters(model: &Gpt2) -> Vec<(String, Tensor<2>)> {
             out.push((format!("{name}.bias"), vector(beta.val())));
         }
     };
-    let dense = |name: String, l: &Linear, out: &mut Vec<(String, Tensor<2>)>| {
+    let quantized = |name: &str| {
+        ModelError::config(
+            name,
+            "is quantized; Hugging Face folders hold f32 weights: save the model before \
+             quantizing it"
+                .into(),
+        )
+    };
+    let dense = |name: String, p: &Projection, out: &mut Vec<(String, Tensor<2>)>| {
+        let l = p.dense().ok_or_else(|| quantized(&name))?;
         out.push((format!("{name}.weight"), l.weight.val()));
         if let Some(b) = &l.bias {
             out.push((format!("{name}.bias"), vector(b.val())));
         }
+        Ok::<_, ModelError>(())
     };
-    out.push(("wte.weight".into(), model.wte.weight.val()));
+    let wte = model.wte.dense().ok_or_else(|| quantized("wte"))?;
+    out.push(("wte.weight".into(), wte.weight.val()));
     out.push(("wpe.weight".into(), model.wpe.weight.val()));
     for (i, block) in model.h.iter().enumerate() {
         norm(format!("h.{i}.ln_1"), &block.ln_1, &mut out);
-        dense(format!("h.{i}.attn.c_attn"), &block.attn.c_attn, &mut out);
-        dense(format!("h.{i}.attn.c_proj"), &block.attn.c_proj, &mut out);
+        dense(format!("h.{i}.attn.c_attn"), &block.attn.c_attn, &mut out)?;
+        dense(format!("h.{i}.attn.c_proj"), &block.attn.c_proj, &mut out)?;
         norm(format!("h.{i}.ln_2"), &block.ln_2, &mut out);
-        dense(format!("h.{i}.mlp.c_fc"), &block.mlp.c_fc, &mut out);
-        dense(format!("h.{i}.mlp.c_proj"), &block.mlp.c_proj, &mut out);
+        dense(format!("h.{i}.mlp.c_fc"), &block.mlp.c_fc, &mut out)?;
+        dense(format!("h.{i}.mlp.c_proj"), &block.mlp.c_proj, &mut out)?;
     }
     norm("ln_f".into(), &model.ln_f, &mut out);
-    out
+    Ok(out)
 }
 
 /// The key as this reader names it: `None` for what it skips.
@@ -108,7 +120,7 @@ pub fn load_gpt2(dir: impl AsRef<Path>, device: &Device) -> Result<Gpt2> {
         .into_iter()
         .filter_map(|(name, view)| normalise(&name).map(|k| (k.to_string(), view)))
         .collect();
-    let expected = parameters(&model);
+    let expected = parameters(&model)?;
     let mut mismatches = Vec::new();
     for (key, tensor) in &expected {
         let want: Vec<usize> = squeeze(key, tensor.dims());
@@ -150,7 +162,9 @@ pub fn load_gpt2(dir: impl AsRef<Path>, device: &Device) -> Result<Gpt2> {
         *target = Param::from_tensor(get(key, dims)?);
         Ok(())
     };
-    set("wte.weight", &mut model.wte.weight)?;
+    if let TokenEmbedding::Dense(wte) = &mut model.wte {
+        set("wte.weight", &mut wte.weight)?;
+    }
     set("wpe.weight", &mut model.wpe.weight)?;
     let vector = |key: &str, width: usize| -> Result<Param<Tensor<1>>> {
         Ok(Param::from_tensor(get(key, [1, width])?.reshape([width])))
@@ -161,7 +175,11 @@ pub fn load_gpt2(dir: impl AsRef<Path>, device: &Device) -> Result<Gpt2> {
         n.beta = Some(vector(&format!("{name}.bias"), width)?);
         Ok(())
     };
-    let load_dense = |name: &str, l: &mut Linear| -> Result<()> {
+    let load_dense = |name: &str, p: &mut Projection| -> Result<()> {
+        // `init` made every layer dense.
+        let Projection::Dense(l) = p else {
+            return Ok(());
+        };
         let dims = l.weight.dims();
         l.weight = Param::from_tensor(get(&format!("{name}.weight"), dims)?);
         if let Some(b) = &mut l.bias {
@@ -211,7 +229,7 @@ pub fn save_gpt2(model: &Gpt2, dir: impl AsRef<Path>) -> Result<()> {
     })?;
     write_atomic(&dir.join(CONFIG_FILE), &config)?;
     let mut tensors = Vec::new();
-    for (key, tensor) in parameters(model) {
+    for (key, tensor) in parameters(model)? {
         let shape = squeeze(&key, tensor.dims());
         let values: Vec<f32> = tensor
             .into_data()

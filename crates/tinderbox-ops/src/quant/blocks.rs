@@ -4,7 +4,7 @@
 
 use half::f16;
 
-fn half(b: &[u8], at: usize) -> f32 {
+pub(super) fn half(b: &[u8], at: usize) -> f32 {
     f16::from_le_bytes([b[at], b[at + 1]]).to_f32()
 }
 
@@ -69,7 +69,7 @@ pub(super) fn q8_0(b: &[u8], out: &mut [f32]) {
 
 /// The 6-bit scale and minimum of group `g` (0..8) from the 12 packed bytes of a Q4_K or Q5_K
 /// block (llama.cpp's `get_scale_min_k4`).
-fn scale_min(scales: &[u8], g: usize) -> (u8, u8) {
+pub(super) fn scale_min(scales: &[u8], g: usize) -> (u8, u8) {
     if g < 4 {
         (scales[g] & 0x3F, scales[g + 4] & 0x3F)
     } else {

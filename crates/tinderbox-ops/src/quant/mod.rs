@@ -8,6 +8,11 @@
 //! numpy. The results are bit-identical to it (tested against its output on fixtures of every
 //! type, `tests/quant_reference.rs`).
 //!
+//! [`QuantizedMatrix`] multiplies by such blocks without expanding them: activations are
+//! quantized to 8-bit blocks ([`activation`]), each block's integer dot product is summed with
+//! AVX2 or AVX-512 VNNI where the CPU has them ([`Kernel`]), and a plain reference build defines
+//! the result bit for bit.
+//!
 //! ```
 //! use tinderbox_ops::quant::{GgmlType, dequantize};
 //!
@@ -20,7 +25,16 @@
 //! assert_eq!(out[31], 7.5);
 //! ```
 
+pub mod activation;
 mod blocks;
+mod matrix;
+mod packed;
+mod quantize;
+mod reference;
+#[cfg(target_arch = "x86_64")]
+mod x86;
+
+pub use matrix::{Kernel, QuantError, QuantizedMatrix};
 
 use half::{bf16, f16};
 
@@ -185,6 +199,19 @@ impl GgmlType {
             GgmlType::Q5_K => 176,
             GgmlType::Q6_K => 210,
         }
+    }
+
+    /// Whether [`QuantizedMatrix`] multiplies by blocks of this type without expanding them.
+    pub fn has_quantized_product(self) -> bool {
+        matches!(
+            self,
+            GgmlType::Q4_0
+                | GgmlType::Q4_1
+                | GgmlType::Q8_0
+                | GgmlType::Q4_K
+                | GgmlType::Q5_K
+                | GgmlType::Q6_K
+        )
     }
 
     /// The bytes that `values` values take, if they fill whole blocks.

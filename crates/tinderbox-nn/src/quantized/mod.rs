@@ -1,0 +1,128 @@
+//! Layers whose weights stay in GGUF's quantized blocks and are multiplied as they are
+//! ([`tinderbox_ops::quant::QuantizedMatrix`]), beside the `f32` layers they replace: a decoder
+//! holds a [`Projection`] or a [`TokenEmbedding`] of either kind and runs the same code.
+//!
+//! The products run on the host: the activations are read back from the device, multiplied
+//! with integer kernels, and the result is sent back. On burn's CPU backend that is a copy of a
+//! few kilobytes per layer at decoding; on a GPU, dequantize at load instead (`load_llama`).
+
+mod embedding;
+mod linear;
+
+pub use embedding::{QuantizedEmbedding, TokenEmbedding};
+pub use linear::{Projection, QuantizedLinear};
+
+use burn::prelude::*;
+
+use crate::error::{ModelError, Result};
+
+/// A float tensor's values on the host.
+fn host_values<const D: usize>(x: Tensor<D>) -> Result<Vec<f32>> {
+    x.into_data()
+        .convert::<f32>()
+        .try_into_vec::<f32>()
+        .map_err(|e| ModelError::Read {
+            what: "activations",
+            reason: format!("{e:?}"),
+        })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::decoder::{CausalLm, Llama, LlamaConfig};
+    use tinderbox_ops::quant::{GgmlType, QuantizedMatrix};
+
+    fn values(x: Tensor<2>) -> Vec<f32> {
+        x.into_data().try_into_vec::<f32>().unwrap()
+    }
+
+    /// `layer`'s f32 weights `[in, out]` as Q8_0 blocks `[out, in]`.
+    fn quantized(layer: &Projection) -> Projection {
+        let weight = layer.dense().unwrap().weight.val().transpose();
+        let [rows, cols] = weight.dims();
+        QuantizedMatrix::quantize(GgmlType::Q8_0, rows, cols, &values(weight))
+            .unwrap()
+            .into()
+    }
+
+    fn tiny() -> Llama {
+        LlamaConfig::new(64, 64, 128, 2, 4, 2)
+            .init(&Device::default())
+            .unwrap()
+    }
+
+    fn quantize_all(model: &Llama) -> Llama {
+        let mut q = model.clone();
+        for layer in &mut q.layers {
+            let (a, m) = (&mut layer.self_attn, &mut layer.mlp);
+            for p in [
+                &mut a.q_proj,
+                &mut a.k_proj,
+                &mut a.v_proj,
+                &mut a.o_proj,
+                &mut m.gate_proj,
+                &mut m.up_proj,
+                &mut m.down_proj,
+            ] {
+                *p = quantized(p);
+            }
+        }
+        let table = model.embed_tokens.dense().unwrap().weight.val();
+        let [vocab, hidden] = table.dims();
+        let matrix = QuantizedMatrix::quantize(GgmlType::Q8_0, vocab, hidden, &values(table));
+        q.embed_tokens =
+            TokenEmbedding::Quantized(QuantizedEmbedding::new(matrix.unwrap(), &Device::default()));
+        q.lm_head = q.lm_head.as_ref().map(quantized);
+        q
+    }
+
+    fn logits(model: &Llama, ids: &[i64]) -> Vec<f32> {
+        let device = Device::default();
+        let mut cache = model.new_cache(1, ids.len());
+        let ids = Tensor::<1, Int>::from_data(TensorData::new(ids.to_vec(), [ids.len()]), &device)
+            .reshape([1, ids.len()]);
+        let padding = [vec![false; ids.dims()[1]]];
+        values(model.forward_last(ids, &padding, &mut cache).unwrap())
+    }
+
+    #[test]
+    fn a_quantized_llama_gives_the_dense_ones_logits_up_to_8_bit_rounding() {
+        let dense = tiny();
+        let q = quantize_all(&dense);
+        assert_eq!(q.quantized_types(), [GgmlType::Q8_0]);
+        for len in [1, 3, 20] {
+            let ids: Vec<i64> = (0..len as i64).map(|i| (i * 7 + 3) % 64).collect();
+            let (a, b) = (logits(&dense, &ids), logits(&q, &ids));
+            let scale = a.iter().fold(0.0f32, |m, v| m.max(v.abs()));
+            let worst = a
+                .iter()
+                .zip(&b)
+                .map(|(x, y)| (x - y).abs())
+                .fold(0.0, f32::max);
+            assert!(worst <= 0.03 * scale, "{len} positions: {worst} of {scale}");
+        }
+    }
+
+    #[test]
+    fn ids_past_the_table_and_inputs_of_the_wrong_width_are_errors() {
+        let q = quantize_all(&tiny());
+        let device = Device::default();
+        let ids = Tensor::<2, Int>::from_data(TensorData::new(vec![3i64, 64], [1, 2]), &device);
+        let err = q.embed_tokens.forward(ids).unwrap_err();
+        assert!(
+            err.to_string()
+                .contains("token id 64 is outside the vocabulary of 64"),
+            "{err}"
+        );
+        let err = q.layers[0]
+            .self_attn
+            .q_proj
+            .forward(Tensor::<3>::zeros([1, 2, 32], &device))
+            .unwrap_err();
+        assert!(
+            err.to_string().contains("match the matrix's 64 columns"),
+            "{err}"
+        );
+    }
+}
