@@ -423,3 +423,45 @@ fn sequences_joining_and_leaving_a_batch_on_wgpu_decode_as_alone_on_flex() {
         "A step 3 alone again",
     );
 }
+
+/// Quantized layers run on the host whatever the device: a Llama with Q8_0 matrices on wgpu
+/// (activations read back, products on the host, results sent back) gives the logits it gives
+/// on flex, for a prompt and a cached step.
+#[test]
+fn a_quantized_llama_on_wgpu_equals_itself_on_flex() {
+    use burn::module::Module;
+    use tinderbox::nn::decoder::{CausalLm, Llama, LlamaConfig};
+    use tinderbox::ops::quant::GgmlType;
+    let flex = Device::flex();
+    let model = LlamaConfig {
+        max_position_embeddings: 64,
+        ..LlamaConfig::new(50, 32, 64, 2, 4, 2)
+    }
+    .init(&flex)
+    .unwrap()
+    .quantize(GgmlType::Q8_0)
+    .unwrap();
+    let on_wgpu = model.clone().to_device(&wgpu());
+    let run = |m: &Llama| -> Vec<Vec<f32>> {
+        let device = CausalLm::device(m);
+        let mut cache = m.new_cache(1, 8);
+        let ids = |v: Vec<i64>| {
+            let n = v.len();
+            Tensor::<2, Int>::from_data(TensorData::new(v, [1, n]), &device)
+        };
+        let prompt = m.forward_last(ids(vec![3, 8, 1, 9]), &[vec![false; 4]], &mut cache);
+        let step = m.forward_last(ids(vec![12]), &[vec![false]], &mut cache);
+        vec![values(prompt.unwrap()), values(step.unwrap())]
+    };
+    assert_eq!(CausalLm::device(&on_wgpu), wgpu());
+    for (ours, theirs) in run(&on_wgpu).into_iter().zip(run(&model)) {
+        // The device's float differences can move an activation across an 8-bit rounding
+        // boundary: one step of 1/127 of a block's largest value, not more.
+        let diff = max_abs_diff(&ours, &theirs);
+        let scale = theirs.iter().fold(0.0f32, |m, x| m.max(x.abs()));
+        assert!(
+            diff < 1e-2 * scale,
+            "flex and wgpu differ by {diff} (largest {scale})"
+        );
+    }
+}

@@ -293,15 +293,19 @@ impl Llama {
 
     /// An empty cache for `batch` sequences of up to `capacity` positions.
     pub fn new_cache(&self, batch: usize, capacity: usize) -> KvCache {
-        let device = self.embed_tokens.device();
         KvCache::new(
             self.layers.len(),
             batch,
             self.config.num_key_value_heads,
             self.config.head_dim(),
             capacity,
-            &device,
+            &self.device(),
         )
+    }
+
+    /// The device the model runs on (its norms'; quantized matrices stay on the host).
+    pub fn device(&self) -> Device {
+        self.norm.weight.device()
     }
 
     /// The hidden states `[B, L, hidden]` after the final norm for `ids [B, L]`, appended to
@@ -373,6 +377,33 @@ impl Llama {
         }
         counts.sort_by_key(|(_, n)| std::cmp::Reverse(*n));
         counts.into_iter().map(|(t, _)| t).collect()
+    }
+
+    /// The same model with every matrix and the token embedding quantized to `ty` (Q8_0,
+    /// Q4_0 or Q4_1, as llama.cpp's reference quantizers; matrices already quantized are kept
+    /// as they are), for generation. Fails for another type or a width that is not whole
+    /// blocks of 32.
+    pub fn quantize(&self, ty: tinderbox_ops::quant::GgmlType) -> Result<Llama> {
+        let mut model = self.clone();
+        model.embed_tokens = self.embed_tokens.quantize(ty)?;
+        for layer in &mut model.layers {
+            let (a, m) = (&mut layer.self_attn, &mut layer.mlp);
+            for p in [
+                &mut a.q_proj,
+                &mut a.k_proj,
+                &mut a.v_proj,
+                &mut a.o_proj,
+                &mut m.gate_proj,
+                &mut m.up_proj,
+                &mut m.down_proj,
+            ] {
+                *p = p.quantize(ty)?;
+            }
+        }
+        if let Some(head) = &model.lm_head {
+            model.lm_head = Some(head.quantize(ty)?);
+        }
+        Ok(model)
     }
 
     /// Next-token logits `[B, L, vocab]` from hidden states.

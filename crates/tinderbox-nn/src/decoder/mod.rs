@@ -87,7 +87,7 @@ impl CausalLm for Llama {
     }
 
     fn device(&self) -> Device {
-        self.embed_tokens.device()
+        Llama::device(self)
     }
 }
 
@@ -115,6 +115,6 @@ impl CausalLm for Gpt2 {
     }
 
     fn device(&self) -> Device {
-        self.wte.device()
+        self.wpe.weight.device()
     }
 }

@@ -197,7 +197,6 @@ impl GgufFile {
         model.embed_tokens = if keep(embedding) {
             TokenEmbedding::Quantized(QuantizedEmbedding::new(
                 self.load_matrix(embedding, [config.vocab_size, h])?,
-                device,
             ))
         } else {
             let mut table = EmbeddingConfig::new(config.vocab_size, h).init(device);

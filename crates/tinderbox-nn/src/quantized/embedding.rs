@@ -11,28 +11,26 @@ use tinderbox_ops::quant::{GgmlType, QuantizedMatrix};
 use super::host_values;
 use crate::error::{ModelError, Result};
 
-/// A `[vocab, hidden]` embedding table in quantized blocks.
+/// A `[vocab, hidden]` embedding table in quantized blocks, on the host; what it returns goes
+/// to the device of what it is given.
 #[derive(Module, Debug)]
 pub struct QuantizedEmbedding {
     #[module(skip)]
     weight: Arc<QuantizedMatrix>,
-    /// Where looked-up rows go (the table itself stays on the host).
-    #[module(skip)]
-    device: Device,
 }
 
 impl QuantizedEmbedding {
-    /// A table over `weight [vocab, hidden]` whose rows are sent to `device`.
-    pub fn new(weight: QuantizedMatrix, device: &Device) -> Self {
+    /// A table over `weight [vocab, hidden]`.
+    pub fn new(weight: QuantizedMatrix) -> Self {
         Self {
             weight: Arc::new(weight),
-            device: device.clone(),
         }
     }
 
     /// The rows of `ids [B, L]`: `[B, L, hidden]`. Fails on an id past the table.
     pub fn forward(&self, ids: Tensor<2, Int>) -> Result<Tensor<3>> {
         let [b, l] = ids.dims();
+        let device = ids.device();
         let ids: Vec<i64> = ids
             .into_data()
             .convert::<i64>()
@@ -54,7 +52,7 @@ impl QuantizedEmbedding {
         }
         Ok(Tensor::from_data(
             TensorData::new(out, [b, l, hidden]),
-            &self.device,
+            &device,
         ))
     }
 
@@ -69,10 +67,11 @@ impl QuantizedEmbedding {
             }
             .into());
         }
+        let device = hidden.device();
         let y = self.weight.matmul(&host_values(hidden)?, b * l)?;
         Ok(Tensor::from_data(
             TensorData::new(y, [b, l, self.weight.rows()]),
-            &self.device,
+            &device,
         ))
     }
 
@@ -113,14 +112,6 @@ impl TokenEmbedding {
         }
     }
 
-    /// The device the outputs are on.
-    pub fn device(&self) -> Device {
-        match self {
-            TokenEmbedding::Dense(table) => table.weight.device(),
-            TokenEmbedding::Quantized(table) => table.device.clone(),
-        }
-    }
-
     /// The `f32` table, when it is one.
     pub fn dense(&self) -> Option<&Embedding> {
         match self {
@@ -137,13 +128,10 @@ impl TokenEmbedding {
         };
         let weight = table.weight.val();
         let [vocab, hidden] = weight.dims();
-        let device = weight.device();
         let matrix =
             QuantizedMatrix::quantize(ty, vocab, hidden, &host_values(weight)?).map_err(|e| {
                 ModelError::config("quantize", format!("a [{vocab}, {hidden}] embedding: {e}"))
             })?;
-        Ok(TokenEmbedding::Quantized(QuantizedEmbedding::new(
-            matrix, &device,
-        )))
+        Ok(TokenEmbedding::Quantized(QuantizedEmbedding::new(matrix)))
     }
 }
