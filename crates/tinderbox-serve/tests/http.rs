@@ -527,16 +527,19 @@ async fn concurrent_completions_each_equal_their_continuation_alone() {
     )
     .await;
     assert_eq!(text, expected[2]);
-    assert!(chunks.len() > 2);
+    // At least the finish chunk and the usage chunk (a text of held-back bytes comes whole).
+    assert!(chunks.len() >= 2);
     let last = chunks.last().unwrap();
     assert_eq!(last["usage"]["completion_tokens"], 20);
     assert_eq!(
         chunks[chunks.len() - 2]["choices"][0]["finish_reason"],
         "length"
     );
-    // A stop string ends the text before it.
+    // A stop string ends the text before it. (The random model may emit bytes that are not
+    // UTF-8, which the whole text shows as U+FFFD and the stream holds back: no stop string
+    // is taken from those.)
     let cut: String = expected[2].chars().skip(4).take(3).collect();
-    if !cut.trim().is_empty() {
+    if !cut.trim().is_empty() && !cut.contains('\u{FFFD}') {
         let (status, body) = server
             .post(
                 "/v1/completions",
@@ -549,7 +552,11 @@ async fn concurrent_completions_each_equal_their_continuation_alone() {
             expected[2].starts_with(text) && !text.contains(&cut),
             "{text:?} / {cut:?}"
         );
-        assert_eq!(body["choices"][0]["finish_reason"], "stop");
+        assert_eq!(
+            body["choices"][0]["finish_reason"], "stop",
+            "{text:?} / {cut:?} / {:?}",
+            expected[2]
+        );
     }
     Arc::into_inner(server).unwrap().shutdown().await;
 }
