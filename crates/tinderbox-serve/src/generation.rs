@@ -253,6 +253,9 @@ impl<M: CausalLm> Worker<M> {
             self.metrics
                 .decode_tokens_per_second
                 .set(running as f64 / seconds.max(1e-9));
+            // Before the answers go out: a client that reads /metrics after its answer sees
+            // its sequence gone.
+            self.metrics.running_sequences.set(self.batch.len() as i64);
             self.route(events);
         }
         Ok(())
