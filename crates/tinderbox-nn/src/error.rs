@@ -120,6 +120,21 @@ pub enum ModelError {
     },
 }
 
+/// A float tensor's values on the host, or [`ModelError::Read`] naming `what` was read.
+pub(crate) fn read_values<const D: usize>(
+    tensor: burn::Tensor<D>,
+    what: &'static str,
+) -> Result<Vec<f32>> {
+    tensor
+        .into_data()
+        .convert::<f32>()
+        .try_into_vec()
+        .map_err(|e| ModelError::Read {
+            what,
+            reason: format!("{e:?}"),
+        })
+}
+
 impl ModelError {
     pub(crate) fn io(action: &'static str, path: &Path, source: std::io::Error) -> Self {
         ModelError::Io {

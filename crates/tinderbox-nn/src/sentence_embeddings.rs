@@ -13,7 +13,7 @@ use serde::Serialize;
 use tinderbox_ops::masked_mean;
 use tinderbox_tokenize::{BatchEncoding, EncodeOptions, TextTokenizer, Tokenizer};
 
-use crate::error::{ModelError, Result};
+use crate::error::{ModelError, Result, read_values};
 use crate::huggingface::load_bert;
 use crate::transformer::BertModel;
 
@@ -152,14 +152,7 @@ impl SentenceEncoder {
         let pooled = masked_mean(hidden, mask_pad);
         let norm = pooled.clone().square().sum_dim(1).sqrt().clamp_min(1e-12);
         let h = pooled.dims()[1];
-        let flat: Vec<f32> = (pooled / norm)
-            .into_data()
-            .convert::<f32>()
-            .try_into_vec()
-            .map_err(|e| ModelError::Read {
-                what: "embeddings",
-                reason: format!("{e:?}"),
-            })?;
+        let flat = read_values(pooled / norm, "embeddings")?;
         let ids = encoding
             .ids
             .iter()

@@ -12,7 +12,7 @@ use safetensors::{Dtype, SafeTensors};
 
 use super::{CONFIG_FILE, WEIGHTS_FILE, write_atomic};
 use crate::decoder::{Gpt2, Gpt2Config};
-use crate::error::{KeyMismatch, ModelError, Result};
+use crate::error::{KeyMismatch, ModelError, Result, read_values};
 use crate::quantized::{Projection, TokenEmbedding};
 use crate::transformer::LayerNorm;
 
@@ -231,14 +231,7 @@ pub fn save_gpt2(model: &Gpt2, dir: impl AsRef<Path>) -> Result<()> {
     let mut tensors = Vec::new();
     for (key, tensor) in parameters(model)? {
         let shape = squeeze(&key, tensor.dims());
-        let values: Vec<f32> = tensor
-            .into_data()
-            .convert::<f32>()
-            .try_into_vec()
-            .map_err(|e| ModelError::Read {
-                what: "weights",
-                reason: format!("{e:?}"),
-            })?;
+        let values = read_values(tensor, "weights")?;
         let bytes: Vec<u8> = values.iter().flat_map(|v| v.to_le_bytes()).collect();
         tensors.push((format!("transformer.{key}"), shape, bytes));
     }

@@ -8,7 +8,7 @@ use burn::prelude::*;
 use tinderbox_ops::linear_with_weights;
 use tinderbox_ops::quant::{GgmlType, QuantizedMatrix};
 
-use super::host_values;
+use super::{product, quantize_rows};
 use crate::error::{ModelError, Result};
 
 /// A `[vocab, hidden]` embedding table in quantized blocks, on the host; what it returns goes
@@ -58,21 +58,7 @@ impl QuantizedEmbedding {
 
     /// `hidden [B, L, hidden]` times the table: `[B, L, vocab]` (a tied output projection).
     pub fn project(&self, hidden: Tensor<3>) -> Result<Tensor<3>> {
-        let [b, l, h] = hidden.dims();
-        if h != self.weight.cols() {
-            return Err(tinderbox_ops::quant::QuantError::Input {
-                len: b * l * h,
-                m: b * l,
-                cols: self.weight.cols(),
-            }
-            .into());
-        }
-        let device = hidden.device();
-        let y = self.weight.matmul(&host_values(hidden)?, b * l)?;
-        Ok(Tensor::from_data(
-            TensorData::new(y, [b, l, self.weight.rows()]),
-            &device,
-        ))
+        product(&self.weight, hidden)
     }
 
     /// The table's blocks.
@@ -126,12 +112,12 @@ impl TokenEmbedding {
         let TokenEmbedding::Dense(table) = self else {
             return Ok(self.clone());
         };
-        let weight = table.weight.val();
-        let [vocab, hidden] = weight.dims();
-        let matrix =
-            QuantizedMatrix::quantize(ty, vocab, hidden, &host_values(weight)?).map_err(|e| {
-                ModelError::config("quantize", format!("a [{vocab}, {hidden}] embedding: {e}"))
-            })?;
+        let [vocab, hidden] = table.weight.dims();
+        let matrix = quantize_rows(
+            table.weight.val(),
+            ty,
+            &format!("a [{vocab}, {hidden}] embedding"),
+        )?;
         Ok(TokenEmbedding::Quantized(QuantizedEmbedding::new(matrix)))
     }
 }

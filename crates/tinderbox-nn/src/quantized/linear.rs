@@ -8,8 +8,8 @@ use burn::prelude::*;
 use tinderbox_ops::linear;
 use tinderbox_ops::quant::{GgmlType, QuantizedMatrix};
 
-use super::host_values;
-use crate::error::{ModelError, Result};
+use super::{product, quantize_rows};
+use crate::error::Result;
 
 /// `y = x Wᵀ + b` with `W [d_out, d_in]` kept in quantized blocks and an optional `f32` bias.
 #[derive(Module, Debug)]
@@ -45,21 +45,7 @@ impl QuantizedLinear {
 
     /// `x [..., d_in]` to `[..., d_out]`. Fails when the last dimension is not `d_in`.
     pub fn forward<const D: usize>(&self, x: Tensor<D>) -> Result<Tensor<D>> {
-        let mut dims = x.dims();
-        let device = x.device();
-        let cols = dims[D - 1];
-        let m = dims[..D - 1].iter().product();
-        if cols != self.weight.cols() {
-            return Err(tinderbox_ops::quant::QuantError::Input {
-                len: m * cols,
-                m,
-                cols: self.weight.cols(),
-            }
-            .into());
-        }
-        let y = self.weight.matmul(&host_values(x)?, m)?;
-        dims[D - 1] = self.weight.rows();
-        let y = Tensor::from_data(TensorData::new(y, dims), &device);
+        let y = product(&self.weight, x)?;
         Ok(match &self.bias {
             Some(bias) => y + bias.val().unsqueeze(),
             None => y,
@@ -101,12 +87,12 @@ impl Projection {
             return Ok(self.clone());
         };
         // burn's weight is [d_in, d_out]; the blocks run along d_in, one row per output.
-        let weight = layer.weight.val().transpose();
-        let [rows, cols] = weight.dims();
-        let values = host_values(weight)?;
-        let matrix = QuantizedMatrix::quantize(ty, rows, cols, &values).map_err(|e| {
-            ModelError::config("quantize", format!("a [{cols}, {rows}] linear layer: {e}"))
-        })?;
+        let [d_in, d_out] = layer.weight.dims();
+        let matrix = quantize_rows(
+            layer.weight.val().transpose(),
+            ty,
+            &format!("a [{d_in}, {d_out}] linear layer"),
+        )?;
         Ok(Projection::Quantized(match &layer.bias {
             Some(bias) => QuantizedLinear::with_bias(matrix, bias.val()),
             None => QuantizedLinear::new(matrix),

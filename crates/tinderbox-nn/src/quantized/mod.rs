@@ -13,18 +13,35 @@ pub use embedding::{QuantizedEmbedding, TokenEmbedding};
 pub use linear::{Projection, QuantizedLinear};
 
 use burn::prelude::*;
+use tinderbox_ops::quant::{GgmlType, QuantError, QuantizedMatrix};
 
-use crate::error::{ModelError, Result};
+use crate::error::{ModelError, Result, read_values};
 
-/// A float tensor's values on the host.
-fn host_values<const D: usize>(x: Tensor<D>) -> Result<Vec<f32>> {
-    x.into_data()
-        .convert::<f32>()
-        .try_into_vec::<f32>()
-        .map_err(|e| ModelError::Read {
-            what: "activations",
-            reason: format!("{e:?}"),
-        })
+/// `x [..., cols]` times `weight [rows, cols]`ᵀ: `[..., rows]` on `x`'s device, the product on
+/// the host. Fails when the last dimension is not `cols`.
+fn product<const D: usize>(weight: &QuantizedMatrix, x: Tensor<D>) -> Result<Tensor<D>> {
+    let mut dims = x.dims();
+    let device = x.device();
+    let m = dims[..D - 1].iter().product();
+    if dims[D - 1] != weight.cols() {
+        return Err(QuantError::Input {
+            len: m * dims[D - 1],
+            m,
+            cols: weight.cols(),
+        }
+        .into());
+    }
+    let y = weight.matmul(&read_values(x, "activations")?, m)?;
+    dims[D - 1] = weight.rows();
+    Ok(Tensor::from_data(TensorData::new(y, dims), &device))
+}
+
+/// An `f32` matrix `[rows, cols]` (one output per row) quantized to `ty`; `what` names it in
+/// the error.
+fn quantize_rows(weight: Tensor<2>, ty: GgmlType, what: &str) -> Result<QuantizedMatrix> {
+    let [rows, cols] = weight.dims();
+    QuantizedMatrix::quantize(ty, rows, cols, &read_values(weight, "weights")?)
+        .map_err(|e| ModelError::config("quantize", format!("{what}: {e}")))
 }
 
 #[cfg(test)]

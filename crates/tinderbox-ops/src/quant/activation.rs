@@ -46,6 +46,19 @@ fn nearest(x: f32) -> f32 {
     (x + 12_582_912.0) - 12_582_912.0
 }
 
+/// The value of largest magnitude, with its sign (0 for an empty or all-zero slice): the
+/// reference quantizers map it to the end of their range.
+pub(super) fn largest_magnitude(x: &[f32]) -> f32 {
+    let (mut amax, mut max) = (0.0f32, 0.0f32);
+    for &v in x {
+        if v.abs() > amax {
+            amax = v.abs();
+            max = v;
+        }
+    }
+    max
+}
+
 fn through_f16(x: f32) -> f32 {
     f16::from_f32(x).to_f32()
 }
@@ -77,20 +90,14 @@ pub fn quantize_q8(x: &[f32], out: &mut Vec<Q8Block>) {
 pub fn quantize_q8_k(x: &[f32], out: &mut Vec<Q8KBlock>) {
     out.clear();
     out.extend(x.chunks_exact(QK_K).map(|chunk| {
-        // The value of largest magnitude, with its sign: it maps to -127 exactly.
-        let (mut amax, mut max) = (0.0f32, 0.0f32);
-        for &v in chunk {
-            if v.abs() > amax {
-                amax = v.abs();
-                max = v;
-            }
-        }
+        // The value of largest magnitude, with its sign, maps to -127 exactly.
+        let max = largest_magnitude(chunk);
         let mut block = Q8KBlock {
             d: 0.0,
             qs: [0; QK_K],
             bsums: [0; QK_K / 16],
         };
-        if amax == 0.0 {
+        if max == 0.0 {
             return block;
         }
         let iscale = -127.0 / max;

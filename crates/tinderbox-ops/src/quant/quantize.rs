@@ -5,6 +5,8 @@
 
 use half::f16;
 
+use super::activation::largest_magnitude;
+
 fn push_f16(out: &mut Vec<u8>, x: f32) {
     out.extend_from_slice(&f16::from_f32(x).to_le_bytes());
 }
@@ -21,14 +23,7 @@ pub(super) fn q8_0(x: &[f32], out: &mut Vec<u8>) {
 /// `d = x_max / -8` at the largest magnitude, `q = min(15, trunc(x / d + 8.5))`; values `j` and
 /// `j + 16` share byte `j`.
 pub(super) fn q4_0(x: &[f32], out: &mut Vec<u8>) {
-    let (mut amax, mut max) = (0.0f32, 0.0f32);
-    for &v in x {
-        if v.abs() > amax {
-            amax = v.abs();
-            max = v;
-        }
-    }
-    let d = max / -8.0;
+    let d = largest_magnitude(x) / -8.0;
     let id = if d != 0.0 { 1.0 / d } else { 0.0 };
     push_f16(out, d);
     let q = |v: f32| ((v * id + 8.5) as i8).min(15) as u8;
