@@ -260,7 +260,10 @@ fn corrupt_or_foreign_tokenizer_files_are_clear_errors() {
     let tok = Tokenizer::train_wordpiece(corpus().iter(), &TrainOptions::new(300)).unwrap();
     let good = tok.to_json().unwrap();
     let cases = [
-        ("truncated.json", good[..good.len() / 2].to_string()),
+        (
+            "truncated.json",
+            good[..good.floor_char_boundary(good.len() / 2)].to_string(),
+        ),
         ("not-json.json", "this is not json".to_string()),
         (
             "wrong-model.json",
