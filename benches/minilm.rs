@@ -1,5 +1,5 @@
 //! Speed of all-MiniLM-L6-v2 (6 layers, hidden 384) at batch 32 x 64 tokens: encoder inference
-//! (last hidden states), and one fine-tuning step (mean pooling + dense head, forward, backward,
+//! (last hidden states) in f32 and with its dense layers in int8, and one fine-tuning step (mean pooling + dense head, forward, backward,
 //! global-norm clipping at 1.0, AdamW, loss read back). `benches/compare/minilm_torch.py` times
 //! Hugging Face `transformers` on PyTorch with the same shapes and threads.
 //!
@@ -60,6 +60,14 @@ fn minilm(c: &mut Criterion) {
     group.bench_function("inference", |b| {
         b.iter(|| {
             let out = encoder.forward(data.ids.clone(), data.mask_pad.clone(), None);
+            out.last_hidden_state.into_data()
+        })
+    });
+
+    let int8 = encoder.quantize_int8().expect("int8");
+    group.bench_function("inference_int8", |b| {
+        b.iter(|| {
+            let out = int8.forward(data.ids.clone(), data.mask_pad.clone(), None);
             out.last_hidden_state.into_data()
         })
     });

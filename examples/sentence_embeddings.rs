@@ -5,6 +5,8 @@
 //! cargo run --release --example sentence_embeddings -- "A man is eating food." "A man is eating a piece of bread."
 //! cargo run --release --example sentence_embeddings -- --input sentences.txt --json > embeddings.json
 //! cargo run --release --example sentence_embeddings -- --query "a hungry man" --corpus sentences.txt
+//! cargo run --release --example sentence_embeddings -- --int8 --save-int8 minilm-int8 "A man is eating food."
+//! cargo run --release --example sentence_embeddings -- --model minilm-int8 "A man is eating food."
 //! ```
 
 use std::path::PathBuf;
@@ -41,6 +43,13 @@ struct Args {
     /// all-MiniLM-L6-v2.
     #[arg(long, value_name = "DIR")]
     model: Option<PathBuf>,
+    /// Quantize the encoder's dense layers to int8 first (PyTorch's `quantize_dynamic`).
+    #[arg(long)]
+    int8: bool,
+    /// With `--int8`: also save the int8 encoder as a model folder in DIR (`--model DIR`
+    /// loads it).
+    #[arg(long, value_name = "DIR", requires = "int8")]
+    save_int8: Option<PathBuf>,
     /// Run directory for summary.json.
     #[arg(long, default_value = "runs/sentence_embeddings")]
     out: PathBuf,
@@ -52,6 +61,7 @@ struct Summary {
     dimensions: usize,
     seconds: f64,
     sentences_per_second: f64,
+    int8: bool,
     truncated: Vec<usize>,
     backend: String,
     similarity: Vec<Vec<f32>>,
@@ -74,6 +84,15 @@ fn run(args: Args) -> Result<(), tinderbox::Error> {
         Some(dir) => SentenceEncoder::from_dir(dir, &device)?,
         None => sentence_embeddings::minilm(&device)?,
     };
+    let encoder = if args.int8 {
+        encoder.quantize_int8()?
+    } else {
+        encoder
+    };
+    if let Some(dir) = &args.save_int8 {
+        encoder.save_int8(dir)?;
+        eprintln!("saved the int8 encoder in {}", dir.display());
+    }
     let mut sentences = args.sentences.clone();
     if let Some(path) = &args.input {
         sentences.extend(read_lines(path)?);
@@ -140,6 +159,7 @@ fn run(args: Args) -> Result<(), tinderbox::Error> {
         dimensions: out.embeddings.first().map_or(0, Vec::len),
         seconds,
         sentences_per_second: sentences.len() as f64 / seconds.max(1e-9),
+        int8: encoder.model().is_int8(),
         truncated: out.truncated.clone(),
         backend: backend_name(&device),
         similarity,

@@ -10,6 +10,8 @@
 //! cargo run --release --example text_classification -- --init runs/mlm      # our own BERT-mini
 //! cargo run --release --example text_classification -- --dataset csv reviews.tsv --text-col review --label-col stars
 //! cargo run --release --example text_classification -- --predict runs/text_classification "A joy from start to end."
+//! cargo run --release --example text_classification -- --predict runs/text_classification --int8 "A joy from start to end."
+//! cargo run --release --example text_classification -- --evaluate runs/text_classification --test-split --int8
 //! cargo run --release --example text_classification -- --explain runs/text_classification "A joy from start to end."
 //! cargo run --release --example text_classification -- --explain runs/text_classification --method ig,lime,kernelshap --faithfulness 50
 //! ```
@@ -43,6 +45,13 @@ struct Args {
     /// Score the model saved in DIR on every text of `--dataset` (its labels must be the run's).
     #[arg(long, value_name = "DIR", conflicts_with_all = ["predict", "resume"])]
     evaluate: Option<PathBuf>,
+    /// With `--evaluate`: score the run's own test split (its `split.json`) instead.
+    #[arg(long, requires = "evaluate")]
+    test_split: bool,
+    /// With `--predict` or `--evaluate`: quantize the run's BERT encoder to int8 first
+    /// (PyTorch's `quantize_dynamic`: weights per output channel, activations per row).
+    #[arg(long)]
+    int8: bool,
     /// Explain the label the model saved in DIR gives each of the TEXTS (`--method`): coloured
     /// tokens, DIR/explanations/explanations.html and summary.json.
     #[arg(long, value_name = "DIR", conflicts_with_all = ["predict", "resume", "evaluate", "init"])]
@@ -73,6 +82,11 @@ fn run(args: Args) -> Result<(), tinderbox::Error> {
             "texts are read only with --predict DIR or --explain DIR".into(),
         ));
     }
+    if args.int8 && args.predict.is_none() && args.evaluate.is_none() {
+        return Err(tinderbox::Error::Invalid(
+            "--int8 applies to --predict DIR and --evaluate DIR".into(),
+        ));
+    }
     if let Some(dir) = &args.explain {
         return explain(dir, &args);
     }
@@ -80,7 +94,7 @@ fn run(args: Args) -> Result<(), tinderbox::Error> {
         return recipe::export_weights(dir, file);
     }
     if let Some(dir) = &args.predict {
-        for p in recipe::predict(dir, &args.texts)? {
+        for p in recipe::predict(dir, &args.texts, args.int8)? {
             let probs: Vec<String> = p
                 .probabilities
                 .iter()
@@ -91,7 +105,11 @@ fn run(args: Args) -> Result<(), tinderbox::Error> {
         return Ok(());
     }
     if let Some(dir) = &args.evaluate {
-        let e = recipe::evaluate_run(dir, &args.text.source()?)?;
+        let e = if args.test_split {
+            recipe::evaluate_test_split(dir, args.int8)?
+        } else {
+            recipe::evaluate_run(dir, &args.text.source()?, args.int8)?
+        };
         println!(
             "{}: accuracy {:.4}, macro-F1 {:.4}",
             e.dataset, e.accuracy, e.macro_f1

@@ -81,7 +81,7 @@ async fn real_models_answer_over_http_as_they_do_in_process() {
         json!({"input": texts}),
     )
     .await;
-    let expected = predict(&run, &texts.map(String::from)).unwrap();
+    let expected = predict(&run, &texts.map(String::from), false).unwrap();
     for (i, p) in expected.iter().enumerate() {
         assert_eq!(body["data"][i]["label"], p.label.as_str());
         let score = body["data"][i]["score"].as_f64().unwrap() as f32;

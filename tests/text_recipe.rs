@@ -7,7 +7,7 @@ use tinderbox::data::text::TextSource;
 use tinderbox::explain::{ExplainConfig, Method};
 use tinderbox::recipes::text_classification::{
     TextEncoderConfig, TextExplainer, TextModel, TextRunConfig, TextRunSummary, evaluate_run,
-    load_run_config, predict, train_and_test,
+    evaluate_test_split, load_run_config, predict, train_and_test,
 };
 
 /// Two classes with different words, `n` texts each, one file per text.
@@ -81,7 +81,7 @@ fn bag_of_embeddings_learns_predicts_and_resumes() {
         "dreadful , tedious".to_string(),
         String::new(),
     ];
-    let predictions = predict(&out, &texts).unwrap();
+    let predictions = predict(&out, &texts, false).unwrap();
     assert_eq!(predictions[0].label, "pos");
     assert_eq!(predictions[1].label, "neg");
     for p in &predictions {
@@ -95,6 +95,7 @@ fn bag_of_embeddings_learns_predicts_and_resumes() {
         &TextSource::Folder {
             path: dir.path().join("data"),
         },
+        false,
     )
     .unwrap();
     assert!(scored.accuracy >= 0.9, "{scored:?}");
@@ -102,11 +103,17 @@ fn bag_of_embeddings_learns_predicts_and_resumes() {
     let other = dir.path().join("other");
     std::fs::create_dir_all(other.join("maybe")).unwrap();
     std::fs::write(other.join("maybe/0.txt"), "so so").unwrap();
-    let err = evaluate_run(&out, &TextSource::Folder { path: other })
+    let err = evaluate_run(&out, &TextSource::Folder { path: other }, false)
         .unwrap_err()
         .to_string();
     assert!(
         err.contains("label \"maybe\", which is not one of the classes"),
+        "{err}"
+    );
+    // int8 is for BERT encoders only.
+    let err = predict(&out, &texts, true).unwrap_err().to_string();
+    assert!(
+        err.contains("int8 quantizes the dense layers of BERT encoders; this run's encoder is a bag of embeddings"),
         "{err}"
     );
 
@@ -155,8 +162,28 @@ fn a_transformer_from_scratch_learns_with_its_own_wordpiece() {
     // The run's tokenizer adds [CLS] and [SEP] and the saved model predicts.
     let tokenizer = std::fs::read_to_string(out.join("tokenizer.json")).unwrap();
     assert!(tokenizer.contains("[CLS]") && tokenizer.contains("WordPiece"));
-    let predictions = predict(&out, &["superb and joyful".to_string()]).unwrap();
-    assert_eq!(predictions.len(), 1);
+    let texts = [
+        "superb and joyful".to_string(),
+        "dreadful , tedious".to_string(),
+    ];
+    let predictions = predict(&out, &texts, false).unwrap();
+    assert_eq!(predictions.len(), 2);
+    // In int8: the same labels, probabilities within int8 rounding; the test split scored
+    // again gives the run's accuracy in f32, and nearly it in int8.
+    let int8 = predict(&out, &texts, true).unwrap();
+    for (a, b) in predictions.iter().zip(&int8) {
+        assert_eq!(a.label, b.label);
+        for ((_, p), (_, q)) in a.probabilities.iter().zip(&b.probabilities) {
+            assert!((p - q).abs() < 0.05, "{a:?} vs {b:?}");
+        }
+    }
+    let again = evaluate_test_split(&out, false).unwrap();
+    assert_eq!(again.accuracy, summary.test_accuracy);
+    let in_int8 = evaluate_test_split(&out, true).unwrap();
+    assert!(
+        (in_int8.accuracy - summary.test_accuracy).abs() <= 0.1,
+        "{in_int8:?} vs {summary:?}"
+    );
 
     // Explained through the word embeddings and the attention: [CLS] and [SEP] are not
     // features; rollout shares out at most the pooled rows' total weight.
@@ -223,7 +250,7 @@ fn bad_datasets_are_clear_errors() {
         .to_string();
     assert!(err.contains("one sub-folder per class"), "{err}");
 
-    let err = predict(&dir.path().join("run3"), &["x".into()])
+    let err = predict(&dir.path().join("run3"), &["x".into()], false)
         .unwrap_err()
         .to_string();
     assert!(err.contains("not a tinderbox run directory"), "{err}");

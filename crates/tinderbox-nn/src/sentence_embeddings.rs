@@ -14,7 +14,7 @@ use tinderbox_ops::masked_mean;
 use tinderbox_tokenize::{BatchEncoding, EncodeOptions, TextTokenizer, Tokenizer};
 
 use crate::error::{ModelError, Result, read_values};
-use crate::huggingface::load_bert;
+use crate::huggingface::{load_bert, save_bert_int8};
 use crate::transformer::BertModel;
 
 /// Sentences encoded per forward pass.
@@ -36,7 +36,7 @@ const BATCH: usize = 32;
 /// # assert!((similarity as f64 - reference["cosine"].as_f64().unwrap()).abs() < 1e-5);
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct SentenceEncoder {
     tokenizer: Tokenizer,
     model: BertModel,
@@ -60,8 +60,9 @@ pub struct SentenceEmbeddings {
 
 impl SentenceEncoder {
     /// Loads a Hugging Face model folder (`config.json`, `model.safetensors`,
-    /// `tokenizer.json`); the maximum length is sentence-transformers' `max_seq_length` if the
-    /// folder has a `sentence_bert_config.json`, else the position table's length.
+    /// `tokenizer.json`), or one saved by [`save_int8`](Self::save_int8); the maximum length is
+    /// sentence-transformers' `max_seq_length` if the folder has a `sentence_bert_config.json`,
+    /// else the position table's length.
     pub fn from_dir(dir: &Path, device: &Device) -> Result<Self> {
         let model = load_bert(dir, device)?;
         let tokenizer = Tokenizer::from_file(dir.join("tokenizer.json"))?;
@@ -86,6 +87,29 @@ impl SentenceEncoder {
         &self.model
     }
 
+    /// This encoder with its dense layers in int8 ([`BertModel::quantize_int8`]).
+    pub fn quantize_int8(&self) -> Result<Self> {
+        Ok(Self {
+            model: self.model.quantize_int8()?,
+            ..self.clone()
+        })
+    }
+
+    /// Saves an int8 encoder as a folder that [`from_dir`](Self::from_dir) loads:
+    /// `config.json`, `model.int8.safetensors`, `tokenizer.json` and
+    /// `sentence_bert_config.json`. An `f32` encoder is an error.
+    pub fn save_int8(&self, dir: &Path) -> Result<()> {
+        save_bert_int8(&self.model, dir)?;
+        self.tokenizer.save(dir.join("tokenizer.json"))?;
+        let config = serde_json::json!({ "max_seq_length": self.max_length });
+        let path = dir.join("sentence_bert_config.json");
+        let text = serde_json::to_vec_pretty(&config).map_err(|e| ModelError::Json {
+            path: path.clone(),
+            source: e,
+        })?;
+        Ok(tinderbox_io::write_atomic(&path, &text)?)
+    }
+
     /// The tokenizer.
     pub fn tokenizer(&self) -> &Tokenizer {
         &self.tokenizer
@@ -96,22 +120,34 @@ impl SentenceEncoder {
         self.max_length
     }
 
-    /// Embeds `sentences` in batches of 32, each padded to its longest sentence.
+    /// Embeds `sentences` in batches of 32 sentences of similar length (sorted by their token
+    /// counts, so that little of a batch is padding), each padded to its longest sentence; the
+    /// results come back in the order given.
     pub fn embed(&self, sentences: &[&str]) -> Result<SentenceEmbeddings> {
-        let mut out = SentenceEmbeddings {
-            sentences: sentences.iter().map(|s| s.to_string()).collect(),
-            input_ids: Vec::new(),
-            embeddings: Vec::new(),
-            truncated: Vec::new(),
-        };
-        for (chunk_index, chunk) in sentences.chunks(BATCH).enumerate() {
-            let (ids, vectors, truncated) = self.embed_batch(chunk)?;
-            out.truncated
-                .extend(truncated.into_iter().map(|i| i + chunk_index * BATCH));
-            out.input_ids.extend(ids);
-            out.embeddings.extend(vectors);
+        let lengths = self
+            .tokenizer
+            .encode_batch(sentences, &EncodeOptions::default())?
+            .lengths();
+        let mut order: Vec<usize> = (0..sentences.len()).collect();
+        order.sort_by_key(|&i| lengths[i]);
+        let mut input_ids = vec![Vec::new(); sentences.len()];
+        let mut embeddings = vec![Vec::new(); sentences.len()];
+        for chunk in order.chunks(BATCH) {
+            let texts: Vec<&str> = chunk.iter().map(|&i| sentences[i]).collect();
+            let (ids, vectors) = self.embed_batch(&texts)?;
+            for ((&i, ids), vector) in chunk.iter().zip(ids).zip(vectors) {
+                input_ids[i] = ids;
+                embeddings[i] = vector;
+            }
         }
-        Ok(out)
+        Ok(SentenceEmbeddings {
+            sentences: sentences.iter().map(|s| s.to_string()).collect(),
+            input_ids,
+            embeddings,
+            truncated: (0..sentences.len())
+                .filter(|&i| lengths[i] > self.max_length)
+                .collect(),
+        })
     }
 
     /// The last hidden states `[B, L, H]` and padding mask of one padded batch.
@@ -130,21 +166,12 @@ impl SentenceEncoder {
         Ok((out.last_hidden_state, t.mask_pad))
     }
 
+    /// The token ids (without padding) and embeddings of one batch.
     #[allow(clippy::type_complexity)]
-    fn embed_batch(
-        &self,
-        sentences: &[&str],
-    ) -> Result<(Vec<Vec<u32>>, Vec<Vec<f32>>, Vec<usize>)> {
+    fn embed_batch(&self, sentences: &[&str]) -> Result<(Vec<Vec<u32>>, Vec<Vec<f32>>)> {
         if sentences.is_empty() {
             return Ok(Default::default());
         }
-        let full_lengths = self
-            .tokenizer
-            .encode_batch(sentences, &EncodeOptions::default())?
-            .lengths();
-        let truncated = (0..sentences.len())
-            .filter(|&i| full_lengths[i] > self.max_length)
-            .collect();
         let encoding = self
             .tokenizer
             .encode_batch(sentences, &EncodeOptions::dynamic(self.max_length))?;
@@ -159,11 +186,7 @@ impl SentenceEncoder {
             .zip(encoding.lengths())
             .map(|(ids, real)| ids[..real].to_vec())
             .collect();
-        Ok((
-            ids,
-            flat.chunks(h).map(<[f32]>::to_vec).collect(),
-            truncated,
-        ))
+        Ok((ids, flat.chunks(h).map(<[f32]>::to_vec).collect()))
     }
 }
 

@@ -43,6 +43,21 @@ impl TextEncoder {
         })
     }
 
+    /// This encoder with its dense layers in int8 for inference (PyTorch's `quantize_dynamic`,
+    /// [`BertModel::quantize_int8`]). Only BERT encoders have them: another is an error.
+    pub fn quantize_int8(&self) -> Result<Self, Error> {
+        match self {
+            Self::Bert(e) => Ok(Self::Bert(e.quantize_int8()?)),
+            Self::Lstm(_) | Self::Bow(_) => Err(Error::Invalid(format!(
+                "int8 quantizes the dense layers of BERT encoders; this run's encoder is {}",
+                match self {
+                    Self::Lstm(_) => "an LSTM",
+                    _ => "a bag of embeddings",
+                }
+            ))),
+        }
+    }
+
     /// How the head summarises the encoder's states: the LSTM's final state, else the mean.
     pub fn pooling(&self) -> Pooling {
         match self {
@@ -95,6 +110,14 @@ impl SequenceEncoder for TextEncoder {
             Self::Bert(e) => e.hidden_size(),
         }
     }
+}
+
+/// `model` with its encoder in int8 ([`TextEncoder::quantize_int8`]); the head stays `f32`.
+pub fn quantize_classifier(model: TextClassifier) -> Result<TextClassifier, Error> {
+    Ok(SequenceClassifier::new(
+        model.encoder.quantize_int8()?,
+        model.head,
+    ))
 }
 
 /// The run's classifier over `classes` classes: its encoder (pretrained weights with

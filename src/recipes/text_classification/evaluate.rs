@@ -4,15 +4,15 @@ use std::path::Path;
 
 use serde::Serialize;
 use tinderbox_data::fetch::Cache;
-use tinderbox_data::text::{LabeledTexts, TextDataset, TextSource};
+use tinderbox_data::text::{LabeledTexts, Split, TextDataset, TextSource};
 use tinderbox_tokenize::Tokenizer;
 use tinderbox_train::{CONFIG_FILE, ConfusionMatrix, RunDir, evaluate, load_model};
 
-use super::TOKENIZER_FILE;
 use super::config::TextRunConfig;
-use super::encoder::classifier;
+use super::encoder::{classifier, quantize_classifier};
 use super::tokens::{batcher, encode_options};
 use super::train::TextRunSummary;
+use super::{SPLIT_FILE, TOKENIZER_FILE};
 use crate::Error;
 use crate::backend::default_device;
 
@@ -31,11 +31,11 @@ pub struct DatasetScores {
     pub class_names: Vec<String>,
 }
 
-/// Scores the model saved in the run `dir` on every text of `source`. Its labels must be among
-/// the run's classes; a label the run never saw is an error naming it.
-pub fn evaluate_run(dir: &Path, source: &TextSource) -> Result<DatasetScores, Error> {
+/// Scores the model saved in the run `dir` on every text of `source` (with `int8`, its BERT
+/// encoder quantized to int8 first). Its labels must be among the run's classes; a label the
+/// run never saw is an error naming it.
+pub fn evaluate_run(dir: &Path, source: &TextSource, int8: bool) -> Result<DatasetScores, Error> {
     let run = RunDir::open(dir)?;
-    let config: TextRunConfig = run.read_json(CONFIG_FILE)?;
     let summary: TextRunSummary = tinderbox_train::read_json(&run.file("summary.json"))?;
     let data = source.load(&Cache::from_env()?)?;
     let pairs = data
@@ -50,8 +50,30 @@ pub fn evaluate_run(dir: &Path, source: &TextSource) -> Result<DatasetScores, Er
         summary.class_names.clone(),
         data.lossy_texts,
     )?;
+    score(&run, &summary, &data, int8)
+}
+
+/// Scores the model saved in the run `dir` on the run's own test split (as `split.json` saved
+/// it): the run's test accuracy again, or with `int8` the accuracy of its int8 encoder.
+pub fn evaluate_test_split(dir: &Path, int8: bool) -> Result<DatasetScores, Error> {
+    let run = RunDir::open(dir)?;
+    let config: TextRunConfig = run.read_json(CONFIG_FILE)?;
+    let summary: TextRunSummary = tinderbox_train::read_json(&run.file("summary.json"))?;
+    let split: Split = run.read_json(SPLIT_FILE)?;
+    let data = config.source.load(&Cache::from_env()?)?;
+    let [_, _, test] = split.apply(&data)?;
+    score(&run, &summary, &test, int8)
+}
+
+fn score(
+    run: &RunDir,
+    summary: &TextRunSummary,
+    data: &LabeledTexts,
+    int8: bool,
+) -> Result<DatasetScores, Error> {
+    let config: TextRunConfig = run.read_json(CONFIG_FILE)?;
     let tokenizer = Tokenizer::from_file(run.file(TOKENIZER_FILE))?;
-    let set = TextDataset::encode(&data, &tokenizer, &encode_options(&config))?;
+    let set = TextDataset::encode(data, &tokenizer, &encode_options(&config))?;
     let batcher = batcher(&config, &tokenizer)?;
     let device = default_device();
     let classes = summary.class_names.len();
@@ -59,13 +81,18 @@ pub fn evaluate_run(dir: &Path, source: &TextSource) -> Result<DatasetScores, Er
         &run.model_file(),
         classifier(&config, classes, &device, false)?,
     )?;
+    let model = if int8 {
+        quantize_classifier(model)?
+    } else {
+        model
+    };
     let eval = evaluate(&model, set, batcher, 256, &device)?;
     let confusion = ConfusionMatrix::new(&eval.predictions, &eval.targets, classes);
     Ok(DatasetScores {
-        dataset: data.name,
+        dataset: data.name.clone(),
         accuracy: eval.accuracy,
         macro_f1: confusion.macro_f1(),
         confusion: confusion.counts,
-        class_names: summary.class_names,
+        class_names: summary.class_names.clone(),
     })
 }

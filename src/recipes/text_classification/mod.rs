@@ -21,8 +21,8 @@ mod tokens;
 mod train;
 
 pub use config::{BertEncoderConfig, TextEncoderConfig, TextModel, TextRunConfig};
-pub use encoder::{TextClassifier, TextEncoder, classifier};
-pub use evaluate::{DatasetScores, evaluate_run};
+pub use encoder::{TextClassifier, TextEncoder, classifier, quantize_classifier};
+pub use evaluate::{DatasetScores, evaluate_run, evaluate_test_split};
 pub use explain::{
     FaithfulnessRow, TextExplainer, TextExplanation, explain, export_weights, faithfulness,
     faithfulness_table, save_explanations, test_texts,

@@ -11,7 +11,7 @@ use tinderbox_train::{CONFIG_FILE, RunDir, load_model};
 
 use super::TOKENIZER_FILE;
 use super::config::TextRunConfig;
-use super::encoder::{TextClassifier, classifier};
+use super::encoder::{TextClassifier, classifier, quantize_classifier};
 use super::tokens::{batcher, encode_options};
 use super::train::TextRunSummary;
 use crate::Error;
@@ -68,6 +68,15 @@ impl SavedClassifier {
             tokenizer,
             class_names: summary.class_names,
             model,
+        })
+    }
+
+    /// The run's model with its BERT encoder in int8 (an LSTM or bag-of-embeddings run is an
+    /// error).
+    pub fn quantize_int8(self) -> Result<Self, Error> {
+        Ok(Self {
+            model: quantize_classifier(self.model)?,
+            ..self
         })
     }
 
@@ -137,8 +146,10 @@ impl SavedClassifier {
     }
 }
 
-/// Classifies `texts` with the model, tokenizer and classes saved in the run `dir`.
-pub fn predict(dir: &Path, texts: &[String]) -> Result<Vec<TextPrediction>, Error> {
+/// Classifies `texts` with the model, tokenizer and classes saved in the run `dir`; with
+/// `int8`, its BERT encoder quantized to int8 first.
+pub fn predict(dir: &Path, texts: &[String], int8: bool) -> Result<Vec<TextPrediction>, Error> {
     let saved = SavedClassifier::open(dir)?;
+    let saved = if int8 { saved.quantize_int8()? } else { saved };
     saved.predict(texts)
 }

@@ -6,10 +6,12 @@
 //! LayerNorm's `weight`/`bias` are burn's `gamma`/`beta`) is burn-store's PyTorch adapter.
 
 mod gpt2;
+mod int8;
 mod key_map;
 mod safetensors_io;
 
 pub use gpt2::{load_gpt2, save_gpt2};
+pub use int8::{INT8_WEIGHTS_FILE, is_int8_dir, load_bert_int8, save_bert_int8};
 pub use key_map::{BERT_KEYS, BERT_MLM_KEYS, KeyMap};
 pub use safetensors_io::{load_safetensors, read_tensor_shapes, save_safetensors};
 
@@ -29,9 +31,13 @@ pub const WEIGHTS_FILE: &str = "model.safetensors";
 ///
 /// Checkpoints saved from `BertFor*` task models (keys under `bert.`) load too; a checkpoint
 /// without pooler weights gives a model without a pooler. Any other disagreement between the
-/// file and the configuration is an error listing every key at fault.
+/// file and the configuration is an error listing every key at fault. A folder of an int8 model
+/// (`model.int8.safetensors` only, written by [`save_bert_int8`]) loads in int8.
 pub fn load_bert(dir: impl AsRef<Path>, device: &Device) -> Result<BertModel> {
     let dir = dir.as_ref();
+    if is_int8_dir(dir) {
+        return load_bert_int8(dir, device);
+    }
     let (mut config, config_path) = read_bert_config(dir)?;
     let weights = dir.join(WEIGHTS_FILE);
     let shapes = read_tensor_shapes(&weights, &BERT_KEYS)?;

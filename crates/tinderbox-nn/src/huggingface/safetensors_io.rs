@@ -83,7 +83,16 @@ pub fn load_safetensors<M: ModuleSnapshot>(
     keys: &KeyMap,
 ) -> Result<()> {
     let path = path.as_ref();
-    let bytes = read_bytes(path)?;
+    load_safetensors_bytes(module, read_bytes(path)?, path, keys)
+}
+
+/// [`load_safetensors`] from the bytes of a file (`path` names it in errors).
+pub(crate) fn load_safetensors_bytes<M: ModuleSnapshot>(
+    module: &mut M,
+    bytes: Vec<u8>,
+    path: &Path,
+    keys: &KeyMap,
+) -> Result<()> {
     let found = shapes_of(&bytes, path, keys)?;
     let wrong = mismatches(&expected_shapes(module, keys), &found);
     if !wrong.is_empty() {
@@ -124,6 +133,15 @@ pub fn save_safetensors<M: ModuleSnapshot>(
     keys: &KeyMap,
 ) -> Result<()> {
     let path = path.as_ref();
+    super::write_atomic(path, &safetensors_bytes(module, path, keys)?)
+}
+
+/// The bytes [`save_safetensors`] writes (`path` names the file in errors).
+pub(crate) fn safetensors_bytes<M: ModuleSnapshot>(
+    module: &M,
+    path: &Path,
+    keys: &KeyMap,
+) -> Result<Vec<u8>> {
     let remapper = keys.writing().map_err(|message| ModelError::Safetensors {
         path: path.to_path_buf(),
         message,
@@ -137,9 +155,8 @@ pub fn save_safetensors<M: ModuleSnapshot>(
             path: path.to_path_buf(),
             message: e.to_string(),
         })?;
-    let bytes = store.get_bytes().map_err(|e| ModelError::Safetensors {
+    store.get_bytes().map_err(|e| ModelError::Safetensors {
         path: path.to_path_buf(),
         message: e.to_string(),
-    })?;
-    super::write_atomic(path, &bytes)
+    })
 }

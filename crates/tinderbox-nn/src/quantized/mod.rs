@@ -2,14 +2,19 @@
 //! ([`tinderbox_ops::quant::QuantizedMatrix`]), beside the `f32` layers they replace: a decoder
 //! holds a [`Projection`] or a [`TokenEmbedding`] of either kind and runs the same code.
 //!
+//! [`Int8Linear`] is the encoders' kind: an int8 twin of a BERT dense layer, quantized from
+//! `f32` as PyTorch's `quantize_dynamic` does.
+//!
 //! The products run on the host: the activations are read back from the device, multiplied
 //! with integer kernels, and the result is sent back. On burn's CPU backend that is a copy of a
 //! few kilobytes per layer at decoding; on a GPU, dequantize at load instead (`load_llama`).
 
 mod embedding;
+mod int8;
 mod linear;
 
 pub use embedding::{QuantizedEmbedding, TokenEmbedding};
+pub use int8::{Int8Linear, Int8Twin, project};
 pub use linear::{Projection, QuantizedLinear};
 
 use burn::prelude::*;

@@ -7,9 +7,10 @@
 
 use burn::nn::{Dropout, DropoutConfig, Linear};
 use burn::prelude::*;
-use tinderbox_ops::{linear, multi_head_attention};
+use tinderbox_ops::multi_head_attention;
 
 use crate::init::normal_linear;
+use crate::quantized::{Int8Twin, project};
 
 /// The recipe of a [`MultiHeadSelfAttention`].
 #[derive(Config, Debug, PartialEq)]
@@ -50,6 +51,9 @@ pub struct MultiHeadSelfAttention {
     pub key: Linear,
     /// Value projection.
     pub value: Linear,
+    /// The int8 twins of the three projections, once quantized (`BertModel::quantize_int8`).
+    #[module(skip)]
+    pub(crate) int8: [Int8Twin; 3],
     dropout: Dropout,
     #[module(skip)]
     heads: usize,
@@ -63,6 +67,7 @@ impl MultiHeadSelfAttentionConfig {
             query: projection(),
             key: projection(),
             value: projection(),
+            int8: Default::default(),
             dropout: DropoutConfig::new(self.dropout).init(),
             heads: self.heads.max(1),
         }
@@ -83,9 +88,7 @@ impl MultiHeadSelfAttention {
         } else {
             0.0
         };
-        let q = linear(&self.query, x.clone());
-        let k = linear(&self.key, x.clone());
-        let v = linear(&self.value, x);
+        let [q, k, v] = self.project(x);
         multi_head_attention(q, k, v, self.heads, mask_pad, causal, dropout)
     }
 
@@ -100,9 +103,14 @@ impl MultiHeadSelfAttention {
         let [b, l, hidden] = x.dims();
         let d = hidden / self.heads;
         let split = |t: Tensor<3>| t.reshape([b, l, self.heads, d]).swap_dims(1, 2);
-        let q = split(linear(&self.query, x.clone()));
-        let k = split(linear(&self.key, x));
+        let [q, k, _] = self.project(x).map(split);
         tinderbox_ops::attention_probs(q, k, mask_pad, causal)
+    }
+
+    /// The query, key and value projections of `x`, through the int8 twins if quantized.
+    fn project(&self, x: Tensor<3>) -> [Tensor<3>; 3] {
+        let layers = [&self.query, &self.key, &self.value];
+        std::array::from_fn(|i| project(layers[i], &self.int8[i], x.clone()))
     }
 }
 

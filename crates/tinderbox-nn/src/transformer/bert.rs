@@ -277,6 +277,7 @@ impl BertConfig {
                 }),
             },
             pooler,
+            word_embeddings_int8: None,
             config: self.clone(),
         })
     }
@@ -316,6 +317,10 @@ pub struct BertModel {
     pub encoder: BertEncoder,
     /// The pooler, if any.
     pub pooler: Option<BertPooler>,
+    /// The word embeddings' int8 values, once quantized: the table holds what they stand for,
+    /// and an int8 file stores them (`huggingface::save_bert_int8`).
+    #[module(skip)]
+    pub(crate) word_embeddings_int8: Option<std::sync::Arc<tinderbox_ops::quant::int8::Int8Matrix>>,
     #[module(skip)]
     config: BertConfig,
 }

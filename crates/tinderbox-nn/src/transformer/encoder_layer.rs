@@ -8,12 +8,12 @@
 use super::{LayerNorm, LayerNormConfig};
 use burn::nn::{Dropout, DropoutConfig, Linear};
 use burn::prelude::*;
-use tinderbox_ops::linear;
 
 use super::activation::HiddenAct;
 use super::attention::{MultiHeadSelfAttention, MultiHeadSelfAttentionConfig};
 use crate::dropout::apply_dropout;
 use crate::init::normal_linear;
+use crate::quantized::{Int8Twin, project};
 
 /// The recipe of a [`BertLayer`].
 #[derive(Config, Debug, PartialEq)]
@@ -49,6 +49,9 @@ pub struct BertLayerConfig {
 pub struct ResidualOutput {
     /// The projection back to the model width.
     pub dense: Linear,
+    /// Its int8 twin, once quantized.
+    #[module(skip)]
+    pub(crate) dense_int8: Int8Twin,
     /// Hugging Face's `LayerNorm`.
     pub layer_norm: LayerNorm,
     dropout: Dropout,
@@ -68,6 +71,9 @@ pub struct BertAttention {
 pub struct BertIntermediate {
     /// `[hidden, intermediate]`.
     pub dense: Linear,
+    /// Its int8 twin, once quantized.
+    #[module(skip)]
+    pub(crate) dense_int8: Int8Twin,
     #[module(skip)]
     act: HiddenAct,
 }
@@ -93,6 +99,7 @@ impl BertLayerConfig {
     fn residual(&self, d_in: usize, device: &Device) -> ResidualOutput {
         ResidualOutput {
             dense: self.dense(d_in, self.hidden, device),
+            dense_int8: None,
             layer_norm: LayerNormConfig::new(self.hidden)
                 .with_epsilon(self.layer_norm_eps)
                 .init(device),
@@ -112,6 +119,7 @@ impl BertLayerConfig {
             },
             intermediate: BertIntermediate {
                 dense: self.dense(self.hidden, self.intermediate, device),
+                dense_int8: None,
                 act: self.hidden_act,
             },
             output: self.residual(self.intermediate, device),
@@ -135,17 +143,19 @@ impl BertLayer {
     pub fn forward(&self, x: Tensor<3>, mask_pad: Option<Tensor<2, Bool>>) -> Tensor<3> {
         let attention = &self.attention;
         let feed_forward = |h: Tensor<3>| {
-            let inner = self
-                .intermediate
-                .act
-                .forward(linear(&self.intermediate.dense, h));
-            apply_dropout(&self.output.dropout, linear(&self.output.dense, inner))
+            let (up, down) = (&self.intermediate, &self.output);
+            let inner = up.act.forward(project(&up.dense, &up.dense_int8, h));
+            apply_dropout(&down.dropout, project(&down.dense, &down.dense_int8, inner))
         };
         let attend = |h: Tensor<3>| {
             let context = attention.self_attn.forward(h, mask_pad.clone(), false);
             apply_dropout(
                 &attention.output.dropout,
-                linear(&attention.output.dense, context),
+                project(
+                    &attention.output.dense,
+                    &attention.output.dense_int8,
+                    context,
+                ),
             )
         };
         if self.norm_first {

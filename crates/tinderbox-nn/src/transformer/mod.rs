@@ -6,6 +6,7 @@ mod attention;
 mod bert;
 mod embeddings;
 mod encoder_layer;
+mod int8;
 mod layer_norm;
 mod local_heads_init;
 mod positions;

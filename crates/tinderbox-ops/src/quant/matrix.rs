@@ -41,6 +41,28 @@ pub enum QuantError {
         /// Values per block.
         block_len: usize,
     },
+    /// Int8 parts whose lengths do not fit the matrix's shape.
+    #[error("int8 matrix [{rows}, {cols}]: {len} {what} do not fit (a shape must be non-empty)")]
+    Int8Shape {
+        /// Which part: values, scales or bias.
+        what: &'static str,
+        /// Output channels.
+        rows: usize,
+        /// Inputs per channel.
+        cols: usize,
+        /// The length given.
+        len: usize,
+    },
+    /// A weight or scale that is infinite, NaN, or (a scale) negative.
+    #[error("cannot quantize to int8: the value at row {row}, column {col} is {value}")]
+    NotFinite {
+        /// Row of the value.
+        row: usize,
+        /// Column of the value (0 for a scale).
+        col: usize,
+        /// The value.
+        value: f32,
+    },
     /// An input whose length is not a whole number of rows of `cols` values.
     #[error("input of {len} values for {m} rows does not match the matrix's {cols} columns")]
     Input {

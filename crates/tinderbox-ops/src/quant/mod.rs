@@ -13,6 +13,9 @@
 //! AVX2 or AVX-512 VNNI where the CPU has them ([`Kernel`]), and a plain reference build defines
 //! the result bit for bit.
 //!
+//! [`int8`] holds the other kind: `f32` dense layers quantized to int8 per output channel, as
+//! PyTorch's `quantize_dynamic` does for BERT-family encoders.
+//!
 //! ```
 //! use tinderbox_ops::quant::{GgmlType, dequantize};
 //!
@@ -27,6 +30,7 @@
 
 pub mod activation;
 mod blocks;
+pub mod int8;
 mod matrix;
 mod packed;
 mod quantize;
