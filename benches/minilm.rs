@@ -35,6 +35,7 @@ fn batch(device: &Device) -> TextBatch {
         mask_pad: ids.clone().equal_elem(0),
         ids,
         labels: Tensor::random([BATCH], Distribution::Uniform(0.0, 2.0), device),
+        teacher_logits: None,
     }
 }
 

@@ -34,6 +34,7 @@ fn train_step(c: &mut Criterion) {
         mask_pad: ids.clone().equal_elem(0),
         ids,
         labels: Tensor::random([batch], Distribution::Uniform(0.0, 2.0), &device),
+        teacher_logits: None,
     };
     let mut group = c.benchmark_group("lstm_classifier_train_step");
     group.bench_with_input(BenchmarkId::new("batch32_len", len), &len, |b, _| {

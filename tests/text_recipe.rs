@@ -5,9 +5,10 @@ use std::path::Path;
 
 use tinderbox::data::text::TextSource;
 use tinderbox::explain::{ExplainConfig, Method};
+use tinderbox::heads::Distillation;
 use tinderbox::recipes::text_classification::{
-    TextEncoderConfig, TextExplainer, TextModel, TextRunConfig, TextRunSummary, evaluate_run,
-    evaluate_test_split, load_run_config, predict, train_and_test,
+    TEACHER_LOGITS_FILE, TeacherConfig, TextEncoderConfig, TextExplainer, TextModel, TextRunConfig,
+    TextRunSummary, evaluate_run, evaluate_test_split, load_run_config, predict, train_and_test,
 };
 
 /// Two classes with different words, `n` texts each, one file per text.
@@ -124,6 +125,71 @@ fn bag_of_embeddings_learns_predicts_and_resumes() {
     let resumed = train_and_test(&more, &out, true).unwrap();
     assert_eq!(resumed.epochs, 5);
     assert_eq!(std::fs::read(out.join("split.json")).unwrap(), split_before);
+}
+
+#[test]
+fn a_student_learns_from_a_teachers_cached_logits() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    folder(&data, 60);
+    let teacher_dir = dir.path().join("teacher");
+    train_and_test(&config(&data, TextModel::Bow, 4), &teacher_dir, false).unwrap();
+
+    // An LSTM student of the bag-of-embeddings teacher: the teacher's own tokenizer reads the
+    // texts; its logits are cached for the 96 training texts, one per class.
+    let mut student = config(&data, TextModel::Lstm, 3);
+    student.teacher = Some(TeacherConfig {
+        dir: teacher_dir.clone(),
+        distillation: Distillation {
+            temperature: 2.0,
+            alpha: 0.7,
+        },
+    });
+    let out = dir.path().join("student");
+    let summary = train_and_test(&student, &out, false).unwrap();
+    assert_eq!(summary.teacher.as_deref(), Some(teacher_dir.as_path()));
+    assert!(summary.test_accuracy >= 0.75, "{summary:?}");
+    let cached: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(out.join(TEACHER_LOGITS_FILE)).unwrap()).unwrap();
+    let logits = cached["logits"].as_array().unwrap();
+    assert_eq!(logits.len(), 96);
+    assert!(logits.iter().all(|row| row.as_array().unwrap().len() == 2));
+    // A teacher of other classes, and settings outside their ranges, are refused.
+    let other = dir.path().join("other");
+    for class in ["maybe", "no", "yes"] {
+        std::fs::create_dir_all(other.join(class)).unwrap();
+        for i in 0..20 {
+            std::fs::write(
+                other.join(class).join(format!("{i}.txt")),
+                format!("{class} {i}"),
+            )
+            .unwrap();
+        }
+    }
+    let mut wrong = config(&other, TextModel::Bow, 1);
+    wrong.teacher = student.teacher.clone();
+    let err = train_and_test(&wrong, &dir.path().join("wrong"), false)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains(
+            "classifies [\"neg\", \"pos\"]; this task's classes are [\"maybe\", \"no\", \"yes\"]"
+        ),
+        "{err}"
+    );
+    let mut hot = student.clone();
+    hot.teacher.as_mut().unwrap().distillation.alpha = 1.5;
+    let err = train_and_test(&hot, &dir.path().join("hot"), false)
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("an alpha in [0, 1]; got 2 and 1.5"), "{err}");
+    // Resuming reads the cache back (the teacher's directory is gone by then); the saved
+    // configuration keeps the teacher.
+    std::fs::remove_dir_all(&teacher_dir).unwrap();
+    let mut more = load_run_config(&out).unwrap();
+    assert_eq!(more.teacher, student.teacher);
+    more.train.epochs = 4;
+    assert_eq!(train_and_test(&more, &out, true).unwrap().epochs, 4);
 }
 
 #[test]

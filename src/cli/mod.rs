@@ -309,6 +309,14 @@ fn non_negative(s: &str) -> Result<f64, String> {
     }
 }
 
+/// clap value parser: a number in [0, 1].
+pub fn unit_interval(s: &str) -> Result<f64, String> {
+    match s.parse::<f64>() {
+        Ok(v) if (0.0..=1.0).contains(&v) => Ok(v),
+        _ => Err(format!("{s} is not a number in [0, 1]")),
+    }
+}
+
 /// clap value parser: a number in [0, 1).
 pub fn fraction(s: &str) -> Result<f64, String> {
     match s.parse::<f64>() {

@@ -5,12 +5,13 @@ use std::path::PathBuf;
 
 use clap::Args;
 use tinderbox_data::text::TextSource;
+use tinderbox_heads::Distillation;
 use tinderbox_tokenize::Side;
 
-use super::TrainArgs;
+use super::{TrainArgs, positive, unit_interval};
 use crate::Error;
 use crate::recipes::text_classification::{
-    BertEncoderConfig, TextEncoderConfig, TextModel, TextRunConfig,
+    BertEncoderConfig, TeacherConfig, TextEncoderConfig, TextModel, TextRunConfig,
 };
 
 /// What a text-classification run trains on and how; unset options keep the model's preset.
@@ -52,6 +53,17 @@ pub struct TextArgs {
     /// Pad each batch only to its longest text and batch texts of similar length together.
     #[arg(long)]
     pub bucket: bool,
+    /// Distil the run in DIR (a text_classification run with the same classes, e.g. a
+    /// fine-tuned MiniLM) into this model: train on its temperature-softened logits as well as
+    /// the labels (Hinton et al. 2015). Its logits are computed once and cached in the run.
+    #[arg(long, value_name = "DIR")]
+    pub teacher: Option<PathBuf>,
+    /// With --teacher: the softmax temperature of the soft targets.
+    #[arg(long, default_value_t = 2.0, requires = "teacher", value_parser = positive)]
+    pub temperature: f64,
+    /// With --teacher: the weight of the soft targets in the loss (the labels get 1 - alpha).
+    #[arg(long, default_value_t = 0.5, requires = "teacher", value_parser = unit_interval)]
+    pub alpha: f64,
     /// Training options.
     #[command(flatten)]
     pub train: TrainArgs,
@@ -94,6 +106,13 @@ impl TextArgs {
         // As the example always did: without --bucket, every text is padded to --max-len, the
         // presets' length buckets included (the figures in the docs were measured so).
         config.bucket_by_length = self.bucket;
+        config.teacher = self.teacher.as_ref().map(|dir| TeacherConfig {
+            dir: dir.clone(),
+            distillation: Distillation {
+                temperature: self.temperature,
+                alpha: self.alpha,
+            },
+        });
         self.train.apply(&mut config.train);
         Ok(config)
     }
@@ -126,6 +145,11 @@ mod tests {
         assert_eq!(small.encoder.vocab_size(), 500);
         assert!(!small.bucket_by_length);
         assert!(config(&["--bucket"]).unwrap().bucket_by_length);
+        let student = config(&["--teacher", "runs/rt-minilm", "--alpha", "0.7"]).unwrap();
+        let teacher = student.teacher.unwrap();
+        let Distillation { temperature, alpha } = teacher.distillation;
+        assert_eq!((temperature, alpha), (2.0, 0.7));
+        assert_eq!(teacher.dir, PathBuf::from("runs/rt-minilm"));
     }
 
     #[test]

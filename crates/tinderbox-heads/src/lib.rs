@@ -76,7 +76,7 @@ pub use image_classifier::ImageClassifier;
 pub use lstm_for_masked_lm::{LstmForMaskedLm, LstmForMaskedLmConfig};
 pub use masked_lm::MaskedLm;
 pub use mlm_head::{MlmHead, MlmHeadConfig};
-pub use sequence_classifier::SequenceClassifier;
+pub use sequence_classifier::{Distillation, SequenceClassifier};
 pub use token_classification_head::{TokenClassificationHead, TokenClassificationHeadConfig};
 #[cfg(feature = "train")]
 pub use train_task::{causal_lm_output, masked_lm_output};

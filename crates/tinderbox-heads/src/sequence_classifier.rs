@@ -29,12 +29,40 @@ pub struct SequenceClassifier<E, H> {
     pub encoder: E,
     /// The head.
     pub head: H,
+    /// How a batch that carries a teacher's logits is scored while training.
+    #[module(skip)]
+    pub distillation: Option<Distillation>,
+}
+
+/// Knowledge distillation's settings (Hinton et al. 2015): the loss is
+/// `α · T² · KL(teacher ‖ student at temperature T) + (1 - α) · cross-entropy`
+/// ([`tinderbox_ops::distillation_loss`]).
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct Distillation {
+    /// `T`: above 1 softens both distributions, so that the teacher's ranking of the wrong
+    /// classes carries information.
+    pub temperature: f64,
+    /// `α`: the weight of the soft term (the rest goes to the labels).
+    pub alpha: f64,
 }
 
 impl<E: SequenceEncoder, H: Head> SequenceClassifier<E, H> {
     /// Joins an encoder and a head.
     pub fn new(encoder: E, head: H) -> Self {
-        Self { encoder, head }
+        Self {
+            encoder,
+            head,
+            distillation: None,
+        }
+    }
+
+    /// The classifier trained on its batches' teacher logits with `distillation` (batches
+    /// without them keep the head's loss).
+    pub fn with_distillation(self, distillation: Distillation) -> Self {
+        Self {
+            distillation: Some(distillation),
+            ..self
+        }
     }
 
     /// Class logits `[B, C]`.

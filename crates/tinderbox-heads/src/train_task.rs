@@ -12,7 +12,7 @@ use tinderbox_data::text::TextBatch;
 use tinderbox_data::vision::ImageBatch;
 use tinderbox_nn::SequenceEncoder;
 use tinderbox_nn::cnn::ImageModel;
-use tinderbox_ops::cross_entropy;
+use tinderbox_ops::{cross_entropy, distillation_loss};
 use tinderbox_train::TrainTask;
 
 use crate::{
@@ -32,10 +32,20 @@ impl<M: ImageModel> ImageClassifier<M> {
 }
 
 impl<E: SequenceEncoder, H: Head> SequenceClassifier<E, H> {
-    /// Scores a batch: logits, the head's loss and the labels.
+    /// Scores a batch: logits, the head's loss and the labels; with distillation settings and
+    /// a batch that carries a teacher's logits, the distillation loss instead.
     pub fn forward_batch(&self, batch: TextBatch) -> ClassificationOutput {
         let logits = self.logits(batch.ids, batch.mask_pad);
-        let loss = self.head.loss(logits.clone(), batch.labels.clone());
+        let loss = match (self.distillation, batch.teacher_logits) {
+            (Some(d), Some(teacher)) => distillation_loss(
+                logits.clone(),
+                teacher,
+                batch.labels.clone(),
+                d.temperature,
+                d.alpha,
+            ),
+            _ => self.head.loss(logits.clone(), batch.labels.clone()),
+        };
         ClassificationOutput::new(loss, logits, batch.labels)
     }
 }

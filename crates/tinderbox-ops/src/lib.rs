@@ -47,6 +47,7 @@ mod adamw;
 mod attention;
 pub mod cached_attention;
 mod conv_pool;
+mod distillation;
 mod dropout;
 mod fused;
 mod grad_norm;
@@ -61,6 +62,7 @@ pub use attention::{
     attention_probs, causal_mask, multi_head_attention, scaled_dot_product_attention,
 };
 pub use conv_pool::conv2d_max_pool2;
+pub use distillation::distillation_loss;
 pub use dropout::dropout;
 pub use fused::{FusedOps, gelu, gelu_tanh, layer_norm, softmax};
 pub use grad_norm::{clip_grad_norm, global_grad_norm, scale_grads};

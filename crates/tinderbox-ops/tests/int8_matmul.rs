@@ -6,22 +6,10 @@
 use tinderbox_ops::quant::int8::Int8Matrix;
 use tinderbox_ops::quant::{Kernel, QuantError};
 
-struct Rng(u64);
+#[path = "support/rng.rs"]
+mod rng;
 
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0
-    }
-    fn uniform(&mut self) -> f32 {
-        (self.next() >> 40) as f32 / (1u64 << 24) as f32 * 2.0 - 1.0
-    }
-    fn values(&mut self, n: usize, scale: f32) -> Vec<f32> {
-        (0..n).map(|_| scale * self.uniform()).collect()
-    }
-}
+use rng::Rng;
 
 /// (m, rows, cols): one tile; partial panels, groups and tiles; a product big enough to be
 /// split between threads.

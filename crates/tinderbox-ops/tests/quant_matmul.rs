@@ -15,19 +15,10 @@ const TYPES: [GgmlType; 6] = [
     GgmlType::Q6_K,
 ];
 
-struct Rng(u64);
+#[path = "support/rng.rs"]
+mod rng;
 
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0
-    }
-    fn uniform(&mut self) -> f32 {
-        (self.next() >> 40) as f32 / (1u64 << 24) as f32 * 2.0 - 1.0
-    }
-}
+use rng::Rng;
 
 /// A random `[rows, cols]` matrix of `ty`: floats quantized for the 32-value types, random bits
 /// with small positive super-scales for the K types (every bit pattern of the rest is valid).

@@ -237,6 +237,19 @@ pub struct TextRunConfig {
     pub bucket_by_length: bool,
     /// The training settings; `seed` also draws the split.
     pub train: TrainConfig,
+    /// A saved run to distil from: the student learns from its logits as well as the labels.
+    #[serde(default)]
+    pub teacher: Option<TeacherConfig>,
+}
+
+/// Knowledge distillation from a saved text-classification run (Hinton et al. 2015).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TeacherConfig {
+    /// The teacher's run directory (any model: its own tokenizer reads the texts).
+    pub dir: std::path::PathBuf,
+    /// Temperature and weight of the teacher's soft targets.
+    #[serde(flatten)]
+    pub distillation: tinderbox_heads::Distillation,
 }
 
 impl Default for TextRunConfig {
@@ -257,6 +270,7 @@ impl Default for TextRunConfig {
                 .with_batch_size(32)
                 .with_optimizer(OptimizerConfig::new(OptimizerKind::Adam))
                 .with_restore_best(true),
+            teacher: None,
         }
     }
 }

@@ -157,13 +157,8 @@ impl TextExplainer {
         let tokens = encoded.tokens[0].clone();
         let ids = encoded.ids[0].clone();
         // The batcher pads exactly as training did (to the fixed length, on the run's side).
-        let batch = batcher(&self.config, &self.tokenizer)?.batch(
-            vec![TextItem {
-                ids: ids.clone(),
-                label: 0,
-            }],
-            &default_device(),
-        );
+        let batch = batcher(&self.config, &self.tokenizer)?
+            .batch(vec![TextItem::new(ids.clone(), 0)], &default_device());
         let padded: Vec<u32> = read(batch.ids.into_data().convert::<i64>())?
             .into_iter()
             .map(|id: i64| id as u32)

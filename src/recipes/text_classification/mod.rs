@@ -13,6 +13,7 @@
 //!   each explanation method is on the run's test texts.
 
 pub mod config;
+mod distill;
 pub mod encoder;
 mod evaluate;
 mod explain;
@@ -20,7 +21,8 @@ mod predict;
 mod tokens;
 mod train;
 
-pub use config::{BertEncoderConfig, TextEncoderConfig, TextModel, TextRunConfig};
+pub use config::{BertEncoderConfig, TeacherConfig, TextEncoderConfig, TextModel, TextRunConfig};
+pub use distill::{TEACHER_LOGITS_FILE, teacher_logits};
 pub use encoder::{TextClassifier, TextEncoder, classifier, quantize_classifier};
 pub use evaluate::{DatasetScores, evaluate_run, evaluate_test_split};
 pub use explain::{

@@ -101,6 +101,15 @@ impl SavedClassifier {
 
     /// Each text's probability per class, in class order, in batches of 64.
     pub fn probabilities(&self, texts: &[&str]) -> Result<Vec<Vec<f32>>, Error> {
+        self.scores(texts, true)
+    }
+
+    /// Each text's logits (the scores before the softmax), in class order, in batches of 64.
+    pub fn logits(&self, texts: &[&str]) -> Result<Vec<Vec<f32>>, Error> {
+        self.scores(texts, false)
+    }
+
+    fn scores(&self, texts: &[&str], probabilities: bool) -> Result<Vec<Vec<f32>>, Error> {
         let classes = self.class_names.len();
         let batcher = batcher(&self.config, &self.tokenizer)?;
         let (options, device) = (encode_options(&self.config), default_device());
@@ -110,17 +119,20 @@ impl SavedClassifier {
             let items = encoded
                 .ids
                 .into_iter()
-                .map(|ids| TextItem { ids, label: 0 })
+                .map(|ids| TextItem::new(ids, 0))
                 .collect();
             let batch = batcher.batch(items, &device);
-            let probs = self
-                .model
-                .predict_proba(batch.ids, batch.mask_pad)
+            let scores = if probabilities {
+                self.model.predict_proba(batch.ids, batch.mask_pad)
+            } else {
+                self.model.logits(batch.ids, batch.mask_pad)
+            };
+            let scores = scores
                 .into_data()
                 .convert::<f32>()
                 .try_to_vec::<f32>()
-                .map_err(|e| Error::Invalid(format!("reading probabilities: {e:?}")))?;
-            out.extend(probs.chunks(classes).map(<[f32]>::to_vec));
+                .map_err(|e| Error::Invalid(format!("reading scores: {e:?}")))?;
+            out.extend(scores.chunks(classes).map(<[f32]>::to_vec));
         }
         Ok(out)
     }

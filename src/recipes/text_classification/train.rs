@@ -12,6 +12,7 @@ use tinderbox_train::{
 };
 
 use super::config::TextRunConfig;
+use super::distill::teacher_logits;
 use super::encoder::classifier;
 use super::tokens::{batcher, encode_options, fit_tokenizer};
 use super::{SPLIT_FILE, TOKENIZER_FILE};
@@ -53,6 +54,9 @@ pub struct TextRunSummary {
     pub backend: String,
     /// Peak resident memory of the process, in MiB (Linux only).
     pub peak_rss_mib: Option<f64>,
+    /// The run the model was distilled from, if any.
+    #[serde(default)]
+    pub teacher: Option<std::path::PathBuf>,
 }
 
 /// Trains and tests as `config` says, leaving `config.json`, `split.json`, `tokenizer.json`,
@@ -123,10 +127,22 @@ pub fn train_and_test(
         )));
     }
 
+    let classes = data.class_names.len();
+    let train_set = match &config.teacher {
+        Some(teacher) => {
+            let logits = teacher_logits(teacher, &train, &data.class_names, &run)?;
+            train_set.with_teacher_logits(&logits, classes)?
+        }
+        None => train_set,
+    };
+
     let device = default_device();
     device.seed(config.train.seed);
-    let classes = data.class_names.len();
     let model = classifier(config, classes, &device, true)?;
+    let model = match &config.teacher {
+        Some(t) => model.with_distillation(t.distillation),
+        None => model,
+    };
     let outcome = trainer.fit(model, train_set, Some(valid_set), batcher)?;
     let eval = evaluate(&outcome.model, test_set, batcher, 256, &device)?;
     let (history, best_epoch, train_seconds) =
@@ -156,6 +172,7 @@ pub fn train_and_test(
         lossy_texts: data.lossy_texts,
         backend: backend_name(&device),
         peak_rss_mib: peak_rss_bytes().map(|b| b as f64 / (1 << 20) as f64),
+        teacher: config.teacher.as_ref().map(|t| t.dir.clone()),
     };
     run.write_json("summary.json", &summary)?;
     Ok(summary)

@@ -11,12 +11,25 @@ use super::labeled::LabeledTexts;
 use crate::error::{DataError, Result};
 
 /// One tokenized text and its class.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct TextItem {
     /// Token ids, already truncated, not padded.
     pub ids: Vec<u32>,
     /// The class id.
     pub label: usize,
+    /// A teacher's logits for this text, when a student is distilled from it.
+    pub teacher: Option<Arc<[f32]>>,
+}
+
+impl TextItem {
+    /// A text's ids and label, without a teacher's logits.
+    pub fn new(ids: Vec<u32>, label: usize) -> Self {
+        Self {
+            ids,
+            label,
+            teacher: None,
+        }
+    }
 }
 
 /// A burn dataset of [`TextItem`]s (cheap to clone).
@@ -52,7 +65,7 @@ impl TextDataset {
                     .ids
                     .into_iter()
                     .zip(labels)
-                    .map(|(ids, &label)| TextItem { ids, label }),
+                    .map(|(ids, &label)| TextItem::new(ids, label)),
             );
         }
         Ok(Self::new(items))
@@ -68,6 +81,31 @@ impl TextDataset {
     /// The items.
     pub fn items(&self) -> &[TextItem] {
         &self.items
+    }
+
+    /// The dataset with a teacher's logits beside each text, in order (knowledge
+    /// distillation). Fails unless there is one row per text, each of `classes` values.
+    pub fn with_teacher_logits(self, logits: &[Vec<f32>], classes: usize) -> Result<Self> {
+        if logits.len() != self.items.len() || logits.iter().any(|row| row.len() != classes) {
+            return Err(DataError::Invalid {
+                name: "teacher logits".into(),
+                reason: format!(
+                    "{} rows for {} texts; every row must hold the {classes} classes' logits",
+                    logits.len(),
+                    self.items.len()
+                ),
+            });
+        }
+        let items = self
+            .items
+            .iter()
+            .zip(logits)
+            .map(|(item, row)| TextItem {
+                teacher: Some(row.as_slice().into()),
+                ..item.clone()
+            })
+            .collect();
+        Ok(Self::new(items))
     }
 }
 
@@ -96,6 +134,8 @@ pub struct TextBatch {
     pub mask_pad: Tensor<2, Bool>,
     /// Class ids `[B]`.
     pub labels: Tensor<1, Int>,
+    /// The teacher's logits `[B, C]`, when every text of the batch has them.
+    pub teacher_logits: Option<Tensor<2>>,
 }
 
 /// Pads [`TextItem`]s into a [`TextBatch`]: to the longest item of the batch (dynamic padding)
@@ -129,10 +169,21 @@ impl Batcher<TextItem, TextBatch> for TextBatcher {
         let min_len = self.fixed_len.unwrap_or(0).max(1);
         let tensors = TokenTensors::pad(&rows, self.pad_id, self.side, Some(min_len), device);
         let labels: Vec<i64> = items.iter().map(|item| item.label as i64).collect();
+        let teacher_logits = items
+            .iter()
+            .map(|item| item.teacher.as_deref())
+            .collect::<Option<Vec<&[f32]>>>()
+            .filter(|rows| !rows.is_empty() && rows.iter().all(|r| r.len() == rows[0].len()))
+            .map(|rows| {
+                let classes = rows[0].len();
+                let flat: Vec<f32> = rows.concat();
+                Tensor::from_data(TensorData::new(flat, [rows.len(), classes]), device)
+            });
         TextBatch {
             ids: tensors.ids,
             mask_pad: tensors.mask_pad,
             labels: Tensor::from_data(TensorData::new(labels, [items.len()]), device),
+            teacher_logits,
         }
     }
 }
@@ -142,16 +193,7 @@ mod tests {
     use super::*;
 
     fn items() -> Vec<TextItem> {
-        vec![
-            TextItem {
-                ids: vec![5, 6, 7],
-                label: 1,
-            },
-            TextItem {
-                ids: vec![9],
-                label: 0,
-            },
-        ]
+        vec![TextItem::new(vec![5, 6, 7], 1), TextItem::new(vec![9], 0)]
     }
 
     fn ints(t: Tensor<2, Int>) -> Vec<i64> {
@@ -180,18 +222,37 @@ mod tests {
             .try_to_vec()
             .unwrap();
         assert_eq!(labels, vec![1, 0]);
+        assert!(left.teacher_logits.is_none());
+    }
+
+    #[test]
+    fn teacher_logits_travel_with_their_texts() {
+        let device = Device::default();
+        let set = TextDataset::new(items());
+        let err = set
+            .clone()
+            .with_teacher_logits(&[vec![0.5, 1.0]], 2)
+            .unwrap_err();
+        assert!(err.to_string().contains("1 rows for 2 texts"), "{err}");
+        let set = set
+            .with_teacher_logits(&[vec![0.5, 1.0], vec![-2.0, 3.0]], 2)
+            .unwrap();
+        let mut shuffled = set.items().to_vec();
+        shuffled.reverse();
+        let batch = TextBatcher::dynamic(0).batch(shuffled, &device);
+        let logits: Vec<f32> = batch
+            .teacher_logits
+            .unwrap()
+            .into_data()
+            .try_to_vec()
+            .unwrap();
+        assert_eq!(logits, vec![-2.0, 3.0, 0.5, 1.0]);
     }
 
     #[test]
     fn empty_texts_still_make_a_batch() {
         let device = Device::default();
-        let batch = TextBatcher::dynamic(3).batch(
-            vec![TextItem {
-                ids: vec![],
-                label: 0,
-            }],
-            &device,
-        );
+        let batch = TextBatcher::dynamic(3).batch(vec![TextItem::new(vec![], 0)], &device);
         assert_eq!(batch.ids.dims(), [1, 1]);
         assert_eq!(ints(batch.ids), vec![3]);
     }

@@ -32,6 +32,19 @@ fn corrupt(path: &Path, message: String) -> ModelError {
     }
 }
 
+/// A safetensors file of `(key, dtype, shape, bytes)` tensors; `path` names it in errors.
+fn serialize(tensors: &[(String, Dtype, Vec<usize>, Vec<u8>)], path: &Path) -> Result<Vec<u8>> {
+    let views = tensors
+        .iter()
+        .map(|(key, dtype, shape, data)| {
+            TensorView::new(*dtype, shape.clone(), data)
+                .map(|v| (key.clone(), v))
+                .map_err(|e| corrupt(path, e.to_string()))
+        })
+        .collect::<Result<Vec<_>>>()?;
+    safetensors::serialize(views, None).map_err(|e| corrupt(path, e.to_string()))
+}
+
 /// Saves an int8 encoder ([`BertModel::quantize_int8`]) as a model folder: `config.json` and
 /// `model.int8.safetensors`. An `f32` model is an error (save it with `save_bert`).
 pub fn save_bert_int8(model: &BertModel, dir: impl AsRef<Path>) -> Result<()> {
@@ -76,15 +89,7 @@ pub fn save_bert_int8(model: &BertModel, dir: impl AsRef<Path>) -> Result<()> {
             )),
         }
     }
-    let views = owned
-        .iter()
-        .map(|(key, dtype, shape, data)| {
-            TensorView::new(*dtype, shape.clone(), data)
-                .map(|v| (key.clone(), v))
-                .map_err(|e| corrupt(&path, e.to_string()))
-        })
-        .collect::<Result<Vec<_>>>()?;
-    let bytes = safetensors::serialize(views, None).map_err(|e| corrupt(&path, e.to_string()))?;
+    let bytes = serialize(&owned, &path)?;
     save_bert_config(&model, dir)?;
     write_atomic(&path, &bytes)
 }
@@ -146,16 +151,7 @@ pub fn load_bert_int8(dir: impl AsRef<Path>, device: &Device) -> Result<BertMode
         owned.push((key.clone(), Dtype::F32, vec![rows, cols], dequantized));
         matrices.insert(key, matrix);
     }
-    let views = owned
-        .iter()
-        .map(|(key, dtype, shape, data)| {
-            TensorView::new(*dtype, shape.clone(), data)
-                .map(|v| (key.clone(), v))
-                .map_err(|e| corrupt(&path, e.to_string()))
-        })
-        .collect::<Result<Vec<_>>>()?;
-    let f32_bytes =
-        safetensors::serialize(views, None).map_err(|e| corrupt(&path, e.to_string()))?;
+    let f32_bytes = serialize(&owned, &path)?;
     let mut model = config.init(device).map_err(|e| e.at(&config_path))?;
     load_safetensors_bytes(&mut model, f32_bytes, &path, &BERT_KEYS)?;
     for (name, layer, twin) in model.dense_layers_mut() {

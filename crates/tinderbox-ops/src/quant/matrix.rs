@@ -82,7 +82,8 @@ pub enum Kernel {
     Reference,
     /// AVX2 with FMA and F16C.
     Avx2,
-    /// AVX-512 VNNI (on 256-bit registers).
+    /// AVX-512 VNNI (with F, VL and BW: on 256-bit registers for GGUF's blocks, 512-bit for
+    /// the int8 dense products).
     Avx512Vnni,
 }
 
@@ -106,6 +107,7 @@ impl Kernel {
             if avx2
                 && is_x86_feature_detected!("avx512f")
                 && is_x86_feature_detected!("avx512vl")
+                && is_x86_feature_detected!("avx512bw")
                 && is_x86_feature_detected!("avx512vnni")
             {
                 kernels.push(Kernel::Avx512Vnni);
