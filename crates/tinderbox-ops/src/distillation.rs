@@ -21,10 +21,10 @@ use crate::cross_entropy;
 /// let student = Tensor::<2>::from_floats([[2.0, -1.0], [0.5, 0.0]], &device);
 /// let labels = Tensor::<1, Int>::from_ints([0, 1], &device);
 /// let same = distillation_loss(student.clone(), student.clone(), labels.clone(), 2.0, 1.0);
-/// assert!(same.into_scalar().abs() < 1e-6);
+/// assert!(same.into_scalar::<f32>().abs() < 1e-6);
 /// let hard = distillation_loss(student.clone(), student.clone(), labels.clone(), 2.0, 0.0);
 /// let ce = cross_entropy(student, labels, 0.0);
-/// assert!((hard.into_scalar() - ce.into_scalar()).abs() < 1e-6);
+/// assert!((hard.into_scalar::<f32>() - ce.into_scalar::<f32>()).abs() < 1e-6);
 /// ```
 pub fn distillation_loss(
     student: Tensor<2>,
