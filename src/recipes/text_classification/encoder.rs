@@ -46,16 +46,14 @@ impl TextEncoder {
     /// This encoder with its dense layers in int8 for inference (PyTorch's `quantize_dynamic`,
     /// [`BertModel::quantize_int8`]). Only BERT encoders have them: another is an error.
     pub fn quantize_int8(&self) -> Result<Self, Error> {
-        match self {
-            Self::Bert(e) => Ok(Self::Bert(e.quantize_int8()?)),
-            Self::Lstm(_) | Self::Bow(_) => Err(Error::Invalid(format!(
-                "int8 quantizes the dense layers of BERT encoders; this run's encoder is {}",
-                match self {
-                    Self::Lstm(_) => "an LSTM",
-                    _ => "a bag of embeddings",
-                }
-            ))),
-        }
+        let other = match self {
+            Self::Bert(e) => return Ok(Self::Bert(e.quantize_int8()?)),
+            Self::Lstm(_) => "an LSTM",
+            Self::Bow(_) => "a bag of embeddings",
+        };
+        Err(Error::Invalid(format!(
+            "int8 quantizes the dense layers of BERT encoders; this run's encoder is {other}"
+        )))
     }
 
     /// How the head summarises the encoder's states: the LSTM's final state, else the mean.
@@ -114,10 +112,10 @@ impl SequenceEncoder for TextEncoder {
 
 /// `model` with its encoder in int8 ([`TextEncoder::quantize_int8`]); the head stays `f32`.
 pub fn quantize_classifier(model: TextClassifier) -> Result<TextClassifier, Error> {
-    Ok(SequenceClassifier::new(
-        model.encoder.quantize_int8()?,
-        model.head,
-    ))
+    Ok(SequenceClassifier {
+        encoder: model.encoder.quantize_int8()?,
+        ..model
+    })
 }
 
 /// The run's classifier over `classes` classes: its encoder (pretrained weights with

@@ -50,7 +50,8 @@ pub fn evaluate_run(dir: &Path, source: &TextSource, int8: bool) -> Result<Datas
         summary.class_names.clone(),
         data.lossy_texts,
     )?;
-    score(&run, &summary, &data, int8)
+    let config: TextRunConfig = run.read_json(CONFIG_FILE)?;
+    score(&run, &config, &summary, &data, int8)
 }
 
 /// Scores the model saved in the run `dir` on the run's own test split (as `split.json` saved
@@ -59,27 +60,33 @@ pub fn evaluate_test_split(dir: &Path, int8: bool) -> Result<DatasetScores, Erro
     let run = RunDir::open(dir)?;
     let config: TextRunConfig = run.read_json(CONFIG_FILE)?;
     let summary: TextRunSummary = tinderbox_train::read_json(&run.file("summary.json"))?;
+    let test = test_split(&run, &config)?;
+    score(&run, &config, &summary, &test, int8)
+}
+
+/// The run's test split, as its `split.json` saved it.
+pub(super) fn test_split(run: &RunDir, config: &TextRunConfig) -> Result<LabeledTexts, Error> {
     let split: Split = run.read_json(SPLIT_FILE)?;
     let data = config.source.load(&Cache::from_env()?)?;
     let [_, _, test] = split.apply(&data)?;
-    score(&run, &summary, &test, int8)
+    Ok(test)
 }
 
 fn score(
     run: &RunDir,
+    config: &TextRunConfig,
     summary: &TextRunSummary,
     data: &LabeledTexts,
     int8: bool,
 ) -> Result<DatasetScores, Error> {
-    let config: TextRunConfig = run.read_json(CONFIG_FILE)?;
     let tokenizer = Tokenizer::from_file(run.file(TOKENIZER_FILE))?;
-    let set = TextDataset::encode(data, &tokenizer, &encode_options(&config))?;
-    let batcher = batcher(&config, &tokenizer)?;
+    let set = TextDataset::encode(data, &tokenizer, &encode_options(config))?;
+    let batcher = batcher(config, &tokenizer)?;
     let device = default_device();
     let classes = summary.class_names.len();
     let model = load_model(
         &run.model_file(),
-        classifier(&config, classes, &device, false)?,
+        classifier(config, classes, &device, false)?,
     )?;
     let model = if int8 {
         quantize_classifier(model)?

@@ -9,8 +9,7 @@ use burn::data::dataloader::batcher::Batcher;
 use burn::module::Module;
 use burn::prelude::*;
 use serde::Serialize;
-use tinderbox_data::fetch::Cache;
-use tinderbox_data::text::{Split, TextItem};
+use tinderbox_data::text::TextItem;
 use tinderbox_explain::deletion::{aopc, deletion_curve, random_order};
 use tinderbox_explain::render::{HtmlText, html_page, terminal_line};
 use tinderbox_explain::text::{TokenizedText, explain_text, text_probabilities, text_scores};
@@ -18,9 +17,9 @@ use tinderbox_explain::{ExplainConfig, Method};
 use tinderbox_tokenize::{EncodeOptions, TextTokenizer, Tokenizer};
 use tinderbox_train::{CONFIG_FILE, RunDir, load_model};
 
-use super::SPLIT_FILE;
 use super::config::TextRunConfig;
 use super::encoder::{TextClassifier, classifier};
+use super::evaluate::test_split;
 use super::predict::open_run;
 use super::tokens::{batcher, encode_options};
 use crate::Error;
@@ -272,9 +271,7 @@ pub fn explain(
 pub fn test_texts(dir: &Path, n: usize) -> Result<Vec<String>, Error> {
     let run = RunDir::open(dir)?;
     let config: TextRunConfig = run.read_json(CONFIG_FILE)?;
-    let split: Split = run.read_json(SPLIT_FILE)?;
-    let data = config.source.load(&Cache::from_env()?)?;
-    let [_, _, test] = split.apply(&data)?;
+    let test = test_split(&run, &config)?;
     Ok(test.texts.into_iter().take(n).collect())
 }
 

@@ -5,11 +5,10 @@
 //! A BERT layer keeps its burn [`Linear`] (training, checkpoints and GPU backends use it) and,
 //! once quantized, an [`Int8Twin`] beside it that inference on the host multiplies by instead;
 //! [`project`] picks one. A model loaded from an int8 file holds the dequantized weights in its
-//! `Linear`s, so both paths compute from the same numbers.
+//! `Linear`s (`huggingface::load_bert_int8`), so both paths compute from the same numbers.
 
 use std::sync::Arc;
 
-use burn::module::Param;
 use burn::nn::Linear;
 use burn::prelude::*;
 use tinderbox_ops::linear;
@@ -31,10 +30,8 @@ pub type Int8Twin = Option<Arc<Int8Linear>>;
 impl Int8Linear {
     /// Quantizes burn's `layer` (weight `[d_in, d_out]`); `what` names it in errors.
     pub fn quantize(layer: &Linear, what: &str) -> Result<Self> {
-        let [d_in, d_out] = layer.weight.dims();
-        let values = read_values(layer.weight.val().transpose(), "weights")?;
-        let weight = Int8Matrix::quantize(d_out, d_in, &values)
-            .map_err(|e| ModelError::config("quantize", format!("{what}: {e}")))?;
+        // burn's weight is [d_in, d_out]; one scale per output channel, a row each.
+        let weight = quantize_int8_rows(layer.weight.val().transpose(), what)?;
         let bias = match &layer.bias {
             Some(b) => Some(read_values(b.val(), "bias")?),
             None => None,
@@ -67,25 +64,6 @@ impl Int8Linear {
     /// The bias.
     pub fn bias(&self) -> Option<&[f32]> {
         self.bias.as_deref()
-    }
-
-    /// burn's `Linear` holding the weights the int8 values stand for (and the bias), on
-    /// `device`: what a model loaded from an int8 file trains or runs on a GPU with.
-    pub fn dequantized(&self, device: &Device) -> Linear {
-        let (rows, cols) = (self.weight.rows(), self.weight.cols());
-        let weight = Tensor::<2>::from_data(
-            TensorData::new(self.weight.dequantize(), [rows, cols]),
-            device,
-        );
-        Linear {
-            weight: Param::from_tensor(weight.transpose()),
-            bias: self.bias.as_ref().map(|b| {
-                Param::from_tensor(Tensor::from_data(
-                    TensorData::new(b.clone(), [rows]),
-                    device,
-                ))
-            }),
-        }
     }
 
     /// `x [..., d_in]` to `[..., d_out]` on `x`'s device, the product on the host. Fails when
@@ -129,6 +107,14 @@ impl Int8Linear {
         dims[D - 1] = self.weight.rows();
         Tensor::from_data(TensorData::new(y, dims), &device)
     }
+}
+
+/// An `f32` matrix `[rows, cols]` in int8 with a scale per row; `what` names it in the error
+/// (the int8 twin of [`quantize_rows`](super::quantize_rows)).
+pub(crate) fn quantize_int8_rows(weight: Tensor<2>, what: &str) -> Result<Int8Matrix> {
+    let [rows, cols] = weight.dims();
+    Int8Matrix::quantize(rows, cols, &read_values(weight, "weights")?)
+        .map_err(|e| ModelError::config("quantize", format!("{what}: {e}")))
 }
 
 /// `x` through `layer`'s int8 twin when it has one, its width fits and no gradient is being

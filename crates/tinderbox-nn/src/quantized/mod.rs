@@ -14,6 +14,7 @@ mod int8;
 mod linear;
 
 pub use embedding::{QuantizedEmbedding, TokenEmbedding};
+pub(crate) use int8::quantize_int8_rows;
 pub use int8::{Int8Linear, Int8Twin, project};
 pub use linear::{Projection, QuantizedLinear};
 

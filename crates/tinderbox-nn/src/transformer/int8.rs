@@ -12,8 +12,8 @@ use burn::prelude::*;
 use tinderbox_ops::quant::int8::Int8Matrix;
 
 use super::BertModel;
-use crate::error::{ModelError, Result, read_values};
-use crate::quantized::{Int8Linear, Int8Twin};
+use crate::error::Result;
+use crate::quantized::{Int8Linear, Int8Twin, quantize_int8_rows};
 
 impl BertModel {
     /// This model with every encoder layer's dense layers quantized to int8 (per output
@@ -37,10 +37,7 @@ impl BertModel {
             let table = &mut model.embeddings.word_embeddings.weight;
             let [vocab, hidden] = table.dims();
             let device = table.device();
-            let values = read_values(table.val(), "word embeddings")?;
-            let int8 = Int8Matrix::quantize(vocab, hidden, &values).map_err(|e| {
-                ModelError::config("quantize", format!("embeddings.word_embeddings: {e}"))
-            })?;
+            let int8 = quantize_int8_rows(table.val(), "embeddings.word_embeddings")?;
             let rounded = TensorData::new(int8.dequantize(), [vocab, hidden]);
             *table = Param::from_tensor(Tensor::from_data(rounded, &device));
             model.word_embeddings_int8 = Some(Arc::new(int8));

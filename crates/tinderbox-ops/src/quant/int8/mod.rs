@@ -54,7 +54,7 @@ pub struct Int8Matrix {
     cols: usize,
     /// `[panels][cols / 4 rounded up][16 channels][4 inputs]`, zeros past the matrix.
     packed: Vec<i8>,
-    /// One per row.
+    /// One per row, padded with zeros to whole panels (as `sums`).
     scales: Vec<f32>,
     /// `Σ_k q_w[n][k]` per row, padded to whole panels: times an activation row's zero point,
     /// what its codes add to each sum.
@@ -94,7 +94,7 @@ impl Int8Matrix {
         rows: usize,
         cols: usize,
         values: Vec<i8>,
-        scales: Vec<f32>,
+        mut scales: Vec<f32>,
     ) -> Result<Self, QuantError> {
         check_shape(rows, cols, values.len(), "int8 values")?;
         if scales.len() != rows {
@@ -116,6 +116,7 @@ impl Int8Matrix {
         let groups = cols.div_ceil(GROUP);
         let mut packed = vec![0i8; panels * groups * PANEL * GROUP];
         let mut sums = vec![0i32; panels * PANEL];
+        scales.resize(panels * PANEL, 0.0);
         for (n, row) in values.chunks_exact(cols).enumerate() {
             let (panel, lane) = (n / PANEL, n % PANEL);
             for (k, &v) in row.iter().enumerate() {
@@ -145,7 +146,7 @@ impl Int8Matrix {
 
     /// One scale per row.
     pub fn scales(&self) -> &[f32] {
-        &self.scales
+        &self.scales[..self.rows]
     }
 
     /// The int8 values `[rows, cols]`, row-major (unpacked).
@@ -166,7 +167,7 @@ impl Int8Matrix {
         let values = self.values();
         values
             .chunks_exact(self.cols)
-            .zip(&self.scales)
+            .zip(self.scales())
             .flat_map(|(row, &s)| row.iter().map(move |&q| q as f32 * s))
             .collect()
     }
@@ -213,16 +214,13 @@ impl Int8Matrix {
         } else {
             Kernel::Reference
         };
-        // Padded to whole panels so that a kernel reads 16 of each.
-        let padded = self.sums.len();
-        let mut scales = self.scales.clone();
-        scales.resize(padded, 0.0);
+        // Padded to whole panels (as the scales and sums) so that a kernel reads 16 of each.
         let mut bias_padded = bias.map_or_else(|| vec![0.0; self.rows], <[f32]>::to_vec);
-        bias_padded.resize(padded, 0.0);
+        bias_padded.resize(self.sums.len(), 0.0);
         // AVX2 multiplies the codes less 127 (signed); VNNI and the reference the codes.
         let acts = Activations::quantize(x, m, self.cols, kernel == Kernel::Avx2);
         let epilogue = Epilogue {
-            scales: &scales,
+            scales: &self.scales,
             bias: &bias_padded,
             sums: &self.sums,
         };
