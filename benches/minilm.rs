@@ -1,5 +1,6 @@
 //! Speed of all-MiniLM-L6-v2 (6 layers, hidden 384) at batch 32 x 64 tokens: encoder inference
-//! (last hidden states) in f32 and with its dense layers in int8, and one fine-tuning step (mean pooling + dense head, forward, backward,
+//! (last hidden states) in f32, with its dense layers in int8, with half its heads and
+//! feed-forward neurons pruned away (`inference_pruned_half`), and one fine-tuning step (mean pooling + dense head, forward, backward,
 //! global-norm clipping at 1.0, AdamW, loss read back). `benches/compare/minilm_torch.py` times
 //! Hugging Face `transformers` on PyTorch with the same shapes and threads.
 //!
@@ -15,6 +16,7 @@ use tinderbox::data::model_packages::ModelPackage;
 use tinderbox::data::text::TextBatch;
 use tinderbox::heads::{ClassificationHeadConfig, Pooling, SequenceClassifier};
 use tinderbox::nn::huggingface::load_bert;
+use tinderbox::nn::pruning::{PrunePlan, StructuredImportance};
 use tinderbox::ops::clip_grad_norm;
 use tinderbox::train::{BERT_NO_DECAY, OptimizerConfig, OptimizerKind};
 
@@ -69,6 +71,17 @@ fn minilm(c: &mut Criterion) {
     group.bench_function("inference_int8", |b| {
         b.iter(|| {
             let out = int8.forward(data.ids.clone(), data.mask_pad.clone(), None);
+            out.last_hidden_state.into_data()
+        })
+    });
+
+    // Which heads and neurons go does not change the time: equal scores prune the first ones.
+    let flat = StructuredImportance::zeros(&encoder);
+    let plan = PrunePlan::from_importance(&flat, 0.5, 0.5).expect("plan");
+    let pruned = encoder.prune(&plan).expect("prune");
+    group.bench_function("inference_pruned_half", |b| {
+        b.iter(|| {
+            let out = pruned.forward(data.ids.clone(), data.mask_pad.clone(), None);
             out.last_hidden_state.into_data()
         })
     });

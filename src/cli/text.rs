@@ -6,9 +6,10 @@ use std::path::PathBuf;
 use clap::Args;
 use tinderbox_data::text::TextSource;
 use tinderbox_heads::Distillation;
+use tinderbox_nn::pruning::MagnitudePruningConfig;
 use tinderbox_tokenize::Side;
 
-use super::{TrainArgs, positive, unit_interval};
+use super::{TrainArgs, fraction, positive, unit_interval};
 use crate::Error;
 use crate::recipes::text_classification::{
     BertEncoderConfig, TeacherConfig, TextEncoderConfig, TextModel, TextRunConfig,
@@ -64,6 +65,14 @@ pub struct TextArgs {
     /// With --teacher: the weight of the soft targets in the loss (the labels get 1 - alpha).
     #[arg(long, default_value_t = 0.5, requires = "teacher", value_parser = unit_interval)]
     pub alpha: f64,
+    /// Prune the encoder's dense layers by magnitude while training, to this fraction of zero
+    /// weights (Zhu & Gupta's gradual schedule; the head stays dense).
+    #[arg(long, value_parser = fraction)]
+    pub sparsity: Option<f64>,
+    /// With --sparsity: the fraction of the run by which the target is reached (the rest
+    /// recovers at it).
+    #[arg(long, default_value_t = 0.75, requires = "sparsity", value_parser = unit_interval)]
+    pub prune_end: f64,
     /// Training options.
     #[command(flatten)]
     pub train: TrainArgs,
@@ -113,6 +122,13 @@ impl TextArgs {
                 alpha: self.alpha,
             },
         });
+        config.pruning = self.sparsity.map(|sparsity| MagnitudePruningConfig {
+            end: self.prune_end,
+            ..MagnitudePruningConfig::new(sparsity)
+        });
+        if let Some(pruning) = &config.pruning {
+            pruning.validate()?;
+        }
         self.train.apply(&mut config.train);
         Ok(config)
     }
@@ -150,6 +166,22 @@ mod tests {
         let Distillation { temperature, alpha } = teacher.distillation;
         assert_eq!((temperature, alpha), (2.0, 0.7));
         assert_eq!(teacher.dir, PathBuf::from("runs/rt-minilm"));
+        let pruned = config(&["--model", "minilm", "--sparsity", "0.5"]).unwrap();
+        assert_eq!(pruned.pruning, Some(MagnitudePruningConfig::new(0.5)));
+        assert_eq!(config(&[]).unwrap().pruning, None);
+        let early = config(&["--sparsity", "0.9", "--prune-end", "0.5"]).unwrap();
+        assert_eq!(early.pruning.unwrap().end, 0.5);
+        let e = config(&["--sparsity", "0.5", "--prune-end", "0"]).unwrap_err();
+        assert!(e.to_string().contains("start < end"), "{e}");
+    }
+
+    #[test]
+    fn a_sparsity_outside_zero_one_is_refused() {
+        for bad in ["1", "1.5", "-0.1", "x"] {
+            let flag = format!("--sparsity={bad}");
+            let e = Cli::try_parse_from(["x", flag.as_str()]).err().unwrap();
+            assert!(e.to_string().contains("not a fraction in [0, 1)"), "{e}");
+        }
     }
 
     #[test]

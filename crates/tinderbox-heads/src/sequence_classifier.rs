@@ -3,7 +3,8 @@
 
 use burn::prelude::*;
 use burn::tensor::activation::softmax;
-use tinderbox_nn::SequenceEncoder;
+use tinderbox_nn::pruning::{MagnitudePruning, MagnitudePruningConfig, linear_sparsity};
+use tinderbox_nn::{ModelError, SequenceEncoder};
 
 use crate::head::Head;
 
@@ -32,6 +33,9 @@ pub struct SequenceClassifier<E, H> {
     /// How a batch that carries a teacher's logits is scored while training.
     #[module(skip)]
     pub distillation: Option<Distillation>,
+    /// The encoder's gradual magnitude pruning while training, if any (the head stays dense).
+    #[module(skip)]
+    pub pruning: Option<MagnitudePruning>,
 }
 
 /// Knowledge distillation's settings (Hinton et al. 2015): the loss is
@@ -53,7 +57,23 @@ impl<E: SequenceEncoder, H: Head> SequenceClassifier<E, H> {
             encoder,
             head,
             distillation: None,
+            pruning: None,
         }
+    }
+
+    /// The classifier whose encoder's dense layers are pruned by magnitude while it trains, as
+    /// `config` schedules (Zhu & Gupta 2017; the pruned weights are exact zeros in every
+    /// checkpoint, so a resumed run keeps them).
+    pub fn with_pruning(self, config: MagnitudePruningConfig) -> Result<Self, ModelError> {
+        Ok(Self {
+            pruning: Some(MagnitudePruning::new(config, "encoder")?),
+            ..self
+        })
+    }
+
+    /// The fraction of the encoder's dense weights that are zero.
+    pub fn encoder_sparsity(&self) -> f64 {
+        linear_sparsity(self, "encoder")
     }
 
     /// The classifier trained on its batches' teacher logits with `distillation` (batches

@@ -113,6 +113,17 @@ where
     fn forward_classification(&self, batch: TextBatch) -> ClassificationOutput {
         self.forward_batch(batch)
     }
+
+    fn after_update(mut self, step: usize, total_steps: usize) -> Self {
+        match self.pruning.take() {
+            Some(mut pruning) => {
+                let mut model = pruning.apply(self, step, total_steps);
+                model.pruning = Some(pruning);
+                model
+            }
+            None => self,
+        }
+    }
 }
 
 impl TrainTask for BertForMaskedLm {

@@ -13,7 +13,10 @@
 //! - [`gguf`]: llama.cpp's GGUF files (v2, v3): metadata, tensor table, memory-mapped tensors
 //!   dequantized bit for bit as llama.cpp does;
 //! - [`dropout`]: burn's `Dropout` with a mask drawn in parallel on the CPU;
-//! - [`init`]: Keras' default initialisers (Glorot uniform, zero bias).
+//! - [`init`]: Keras' default initialisers (Glorot uniform, zero bias);
+//! - [`quantized`]: int8 and GGUF-block dense layers for inference;
+//! - [`pruning`]: gradual magnitude pruning while training, and BERT's heads and feed-forward
+//!   neurons removed by importance.
 //!
 //! - [`sentence_embeddings`]: a tokenizer and a BERT as sentence-transformers runs them.
 //!
@@ -69,6 +72,7 @@ mod error;
 pub mod gguf;
 pub mod huggingface;
 pub mod init;
+pub mod pruning;
 pub mod quantized;
 pub mod rnn;
 pub mod sentence_embeddings;

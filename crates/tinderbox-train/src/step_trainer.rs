@@ -232,6 +232,7 @@ impl StepTrainer {
                 (None, None) => 1,
             };
         }
+        model = model.after_update(state.step, state.planned_steps);
         let time_budget = self.budget.max_minutes.map(|m| m * 60.0);
         // A plan from the probe is checked against real steps once, early (see `REPLAN`).
         let replan = self.budget.max_steps.is_none() && state.step == 0;
@@ -276,7 +277,9 @@ impl StepTrainer {
                 total_steps: state.planned_steps,
             };
             let lr = cfg.schedule.lr_at(cfg.lr, state.step, span);
-            model = step.apply(model, &mut optim, lr);
+            model = step
+                .apply(model, &mut optim, lr)
+                .after_update(state.step + 1, state.planned_steps);
             state.step += 1;
             steps_here += 1;
             state.train_seconds += started.elapsed().as_secs_f64();

@@ -16,4 +16,13 @@ pub trait TrainTask: Module + Clone + Send + 'static {
 
     /// Scores a batch: the mean loss, the logits `[N, classes]` and the targets `[N]`.
     fn forward_classification(&self, batch: Self::Batch) -> ClassificationOutput;
+
+    /// Called with the number of updates made (`step`) and planned (`total_steps`) before the
+    /// first update a process makes (a fresh or resumed run) and after every update, for tasks
+    /// that change their own weights as training goes (gradual magnitude pruning: `tinderbox_nn::pruning::MagnitudePruning`).
+    /// The default leaves the model as it is.
+    fn after_update(self, step: usize, total_steps: usize) -> Self {
+        let _ = (step, total_steps);
+        self
+    }
 }

@@ -169,14 +169,16 @@ impl Trainer {
         let model = start.model;
         // `train()` puts the parameters on the autodiff device and marks them as requiring
         // gradients, whether the model was built on a plain device or came out of `valid()`.
-        let mut model = model.fork(&train_device).train();
-
         let batches_per_epoch = train.len().div_ceil(cfg.batch_size);
         let steps_per_epoch = batches_per_epoch.div_ceil(cfg.grad_accumulation);
         let span = ScheduleSpan {
             steps_per_epoch,
             total_steps: steps_per_epoch * cfg.epochs,
         };
+        let mut model = model
+            .fork(&train_device)
+            .train()
+            .after_update(state.step, span.total_steps);
 
         while state.epoch < cfg.epochs && !state.stopped_early {
             let epoch = state.epoch + 1;
@@ -237,7 +239,9 @@ impl Trainer {
                 let last = index + 1 == batches_per_epoch;
                 if step.pending() == cfg.grad_accumulation || last {
                     lr = cfg.schedule.lr_at(cfg.lr, state.step, span);
-                    model = step.apply(model, &mut optim, lr);
+                    model = step
+                        .apply(model, &mut optim, lr)
+                        .after_update(state.step + 1, span.total_steps);
                     state.step += 1;
                 }
                 progress.inc(|| format!("loss {:.4} acc {:.4}", meter.loss(), meter.accuracy()));

@@ -9,6 +9,7 @@ use tinderbox_data::fetch::Cache;
 use tinderbox_data::model_packages::ModelPackage;
 use tinderbox_data::text::TextSource;
 use tinderbox_nn::huggingface::load_bert;
+use tinderbox_nn::pruning::MagnitudePruningConfig;
 use tinderbox_nn::text::{BagEncoderConfig, LstmEncoderConfig};
 use tinderbox_nn::transformer::{BertConfig, BertModel};
 use tinderbox_tokenize::Side;
@@ -65,6 +66,8 @@ impl std::str::FromStr for TextModel {
 }
 
 /// The encoder of a run, with its settings.
+// A value that exists once per run: boxing BERT's configuration would save nothing that matters.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase", tag = "kind")]
 pub enum TextEncoderConfig {
@@ -240,6 +243,9 @@ pub struct TextRunConfig {
     /// A saved run to distil from: the student learns from its logits as well as the labels.
     #[serde(default)]
     pub teacher: Option<TeacherConfig>,
+    /// Gradual magnitude pruning of the encoder's dense layers while training, if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pruning: Option<MagnitudePruningConfig>,
 }
 
 /// Knowledge distillation from a saved text-classification run (Hinton et al. 2015).
@@ -271,6 +277,7 @@ impl Default for TextRunConfig {
                 .with_optimizer(OptimizerConfig::new(OptimizerKind::Adam))
                 .with_restore_best(true),
             teacher: None,
+            pruning: None,
         }
     }
 }

@@ -9,6 +9,8 @@
 //! - [`encoder`]: the one module type over every encoder;
 //! - `train_and_test`, `evaluate_run` and `predict`: a run, its scores on other data, and new
 //!   texts classified;
+//! - `prune_sweep`: a fine-tuned BERT run with its least important heads and feed-forward
+//!   neurons removed, at several levels, each saved as a run and timed;
 //! - `explain` and `faithfulness`: why a saved run predicts what it does, and how faithful
 //!   each explanation method is on the run's test texts.
 
@@ -18,6 +20,7 @@ pub mod encoder;
 mod evaluate;
 mod explain;
 mod predict;
+mod prune;
 mod tokens;
 mod train;
 
@@ -30,6 +33,7 @@ pub use explain::{
     faithfulness_table, save_explanations, test_texts,
 };
 pub use predict::{SavedClassifier, TextPrediction, predict};
+pub use prune::{PRUNING_FILE, PruneReport, PrunedModel, prune_sweep};
 pub use train::{TextRunSummary, load_run_config, train_and_test};
 
 const SPLIT_FILE: &str = "split.json";

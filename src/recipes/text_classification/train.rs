@@ -57,6 +57,9 @@ pub struct TextRunSummary {
     /// The run the model was distilled from, if any.
     #[serde(default)]
     pub teacher: Option<std::path::PathBuf>,
+    /// With magnitude pruning: the fraction of the encoder's dense weights that are zero.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sparsity: Option<f64>,
 }
 
 /// Trains and tests as `config` says, leaving `config.json`, `split.json`, `tokenizer.json`,
@@ -143,8 +146,13 @@ pub fn train_and_test(
         Some(t) => model.with_distillation(t.distillation),
         None => model,
     };
+    let model = match config.pruning {
+        Some(p) => model.with_pruning(p)?,
+        None => model,
+    };
     let outcome = trainer.fit(model, train_set, Some(valid_set), batcher)?;
     let eval = evaluate(&outcome.model, test_set, batcher, 256, &device)?;
+    let outcome_sparsity = outcome.model.encoder_sparsity();
     let (history, best_epoch, train_seconds) =
         (outcome.history, outcome.best_epoch, outcome.train_seconds);
     let confusion = ConfusionMatrix::new(&eval.predictions, &eval.targets, classes);
@@ -173,6 +181,7 @@ pub fn train_and_test(
         backend: backend_name(&device),
         peak_rss_mib: peak_rss_bytes().map(|b| b as f64 / (1 << 20) as f64),
         teacher: config.teacher.as_ref().map(|t| t.dir.clone()),
+        sparsity: config.pruning.map(|_| outcome_sparsity),
     };
     run.write_json("summary.json", &summary)?;
     Ok(summary)

@@ -25,6 +25,10 @@ pub struct MultiHeadSelfAttentionConfig {
     /// Standard deviation of the normal initialiser (BERT's `initializer_range`).
     #[config(default = 0.02)]
     pub initializer_range: f64,
+    /// The width of each head; `hidden / heads` unless heads were pruned away (then the
+    /// projections are `heads × head_width` wide, narrower than the model).
+    #[config(default = "None")]
+    pub head_width: Option<usize>,
 }
 
 /// `softmax(Q Kᵀ / sqrt(d)) V` over `heads` heads of width `hidden / heads`.
@@ -60,9 +64,16 @@ pub struct MultiHeadSelfAttention {
 }
 
 impl MultiHeadSelfAttentionConfig {
+    /// The width of the projections: all heads side by side.
+    pub fn width(&self) -> usize {
+        let heads = self.heads.max(1);
+        heads * self.head_width.unwrap_or(self.hidden / heads)
+    }
+
     /// Builds the layer with BERT's initialisation (normal weights, zero biases).
     pub fn init(&self, device: &Device) -> MultiHeadSelfAttention {
-        let projection = || normal_linear(self.hidden, self.hidden, self.initializer_range, device);
+        let width = self.width();
+        let projection = || normal_linear(self.hidden, width, self.initializer_range, device);
         MultiHeadSelfAttention {
             query: projection(),
             key: projection(),
@@ -75,8 +86,19 @@ impl MultiHeadSelfAttentionConfig {
 }
 
 impl MultiHeadSelfAttention {
+    /// The number of heads.
+    pub fn heads(&self) -> usize {
+        self.heads
+    }
+
+    /// After pruning took heads out of the projections.
+    pub(crate) fn set_heads(&mut self, heads: usize) {
+        self.heads = heads.max(1);
+    }
+
     /// Attends every position of `x [B, L, H]` to the unpadded positions (`mask_pad [B, L]`,
-    /// true at padding) and, if `causal`, to earlier ones only. Returns the context `[B, L, H]`.
+    /// true at padding) and, if `causal`, to earlier ones only. Returns the context
+    /// `[B, L, heads × head width]` (`[B, L, H]` unless heads were pruned).
     pub fn forward(
         &self,
         x: Tensor<3>,
@@ -100,9 +122,11 @@ impl MultiHeadSelfAttention {
         mask_pad: Option<Tensor<2, Bool>>,
         causal: bool,
     ) -> Tensor<4> {
-        let [b, l, hidden] = x.dims();
-        let d = hidden / self.heads;
-        let split = |t: Tensor<3>| t.reshape([b, l, self.heads, d]).swap_dims(1, 2);
+        let [b, l, _] = x.dims();
+        let split = |t: Tensor<3>| {
+            let d = t.dims()[2] / self.heads;
+            t.reshape([b, l, self.heads, d]).swap_dims(1, 2)
+        };
         let [q, k, _] = self.project(x).map(split);
         tinderbox_ops::attention_probs(q, k, mask_pad, causal)
     }

@@ -7,6 +7,7 @@
 //! embeddings within 1e-5 (`tests/minilm_reference.rs`), a tiny `BertForMaskedLM`'s logits and
 //! gradients within 1e-5 (`tests/mlm_reference.rs`).
 
+use std::collections::BTreeMap;
 use std::path::Path;
 
 use super::{LayerNorm, LayerNormConfig};
@@ -23,6 +24,22 @@ use crate::sequence::{Encoded, SequenceEncoder};
 
 fn default_true() -> bool {
     true
+}
+
+/// `pruned_heads`, keyed by layer number, which JSON writes as a string (`{"0": [1, 2]}`). Read
+/// as strings and parsed here: serde parses integer keys only where a map is read directly
+/// from JSON, not inside the run config's internally tagged encoder enum.
+fn layer_keys<'de, D: serde::Deserializer<'de>>(
+    deserializer: D,
+) -> std::result::Result<BTreeMap<usize, Vec<usize>>, D::Error> {
+    BTreeMap::<String, Vec<usize>>::deserialize(deserializer)?
+        .into_iter()
+        .map(|(layer, heads)| {
+            layer.parse().map(|n| (n, heads)).map_err(|_| {
+                serde::de::Error::custom(format!("pruned_heads: layer {layer:?} is not a number"))
+            })
+        })
+        .collect()
 }
 
 /// A BERT configuration in Hugging Face's `config.json` format (unknown keys are ignored), plus
@@ -87,6 +104,20 @@ pub struct BertConfig {
     /// tinderbox: whether the model has BERT's pooler (dense + tanh over `[CLS]`).
     #[serde(default = "default_true")]
     pub add_pooler: bool,
+    /// The heads removed from each layer, by their index among the layer's original
+    /// `num_attention_heads` (Hugging Face's `pruned_heads`, which transformers 4 applied when
+    /// it loaded a config; transformers 5 ignores it, see
+    /// `benches/compare/pruned_heads_reference.py` for how to load such a folder there).
+    #[serde(
+        default,
+        skip_serializing_if = "BTreeMap::is_empty",
+        deserialize_with = "layer_keys"
+    )]
+    pub pruned_heads: BTreeMap<usize, Vec<usize>>,
+    /// tinderbox: the feed-forward width of each layer, once pruned (else `intermediate_size`
+    /// everywhere). `transformers` has no such key.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub intermediate_sizes: Option<Vec<usize>>,
 }
 
 impl BertConfig {
@@ -141,7 +172,30 @@ impl BertConfig {
             model_type: Self::default_model_type(),
             norm_first: false,
             add_pooler: true,
+            pruned_heads: BTreeMap::new(),
+            intermediate_sizes: None,
         }
+    }
+
+    /// The width of one attention head (`hidden_size / num_attention_heads`), pruned or not.
+    pub fn head_width(&self) -> usize {
+        self.hidden_size / self.num_attention_heads.max(1)
+    }
+
+    /// The original indices of the heads layer `layer` still has, in order.
+    pub fn kept_heads(&self, layer: usize) -> Vec<usize> {
+        let pruned = self.pruned_heads.get(&layer);
+        (0..self.num_attention_heads)
+            .filter(|h| pruned.is_none_or(|p| !p.contains(h)))
+            .collect()
+    }
+
+    /// The feed-forward width of layer `layer`.
+    pub fn intermediate_size_of(&self, layer: usize) -> usize {
+        self.intermediate_sizes
+            .as_ref()
+            .and_then(|sizes| sizes.get(layer).copied())
+            .unwrap_or(self.intermediate_size)
     }
 
     /// BERT-mini (Turc et al. 2019, "Well-Read Students Learn Better"): 4 post-LayerNorm layers
@@ -215,6 +269,7 @@ impl BertConfig {
                 return Err(ModelError::config(name, format!("{p} is not in [0, 1)")));
             }
         }
+        self.validate_pruning()?;
         if self.position_embedding_type != "absolute" {
             return Err(ModelError::config(
                 "position_embedding_type",
@@ -236,6 +291,57 @@ impl BertConfig {
         Ok(())
     }
 
+    /// Checks `pruned_heads` and `intermediate_sizes` against the layers they prune.
+    fn validate_pruning(&self) -> Result<()> {
+        for (&layer, heads) in &self.pruned_heads {
+            let mut seen = heads.clone();
+            seen.sort_unstable();
+            seen.dedup();
+            let problem = if layer >= self.num_hidden_layers {
+                Some(format!(
+                    "layer {layer} does not exist ({} layers)",
+                    self.num_hidden_layers
+                ))
+            } else if let Some(h) = heads.iter().find(|&&h| h >= self.num_attention_heads) {
+                Some(format!(
+                    "layer {layer}: head {h} does not exist ({} heads)",
+                    self.num_attention_heads
+                ))
+            } else if seen.len() != heads.len() {
+                Some(format!("layer {layer}: {heads:?} names a head twice"))
+            } else if seen.len() >= self.num_attention_heads {
+                Some(format!(
+                    "layer {layer}: all {} heads pruned (keep at least one)",
+                    self.num_attention_heads
+                ))
+            } else {
+                None
+            };
+            if let Some(problem) = problem {
+                return Err(ModelError::config("pruned_heads", problem));
+            }
+        }
+        if let Some(sizes) = &self.intermediate_sizes {
+            if sizes.len() != self.num_hidden_layers {
+                return Err(ModelError::config(
+                    "intermediate_sizes",
+                    format!(
+                        "{} sizes for {} layers",
+                        sizes.len(),
+                        self.num_hidden_layers
+                    ),
+                ));
+            }
+            if let Some(layer) = sizes.iter().position(|&s| s == 0) {
+                return Err(ModelError::config(
+                    "intermediate_sizes",
+                    format!("layer {layer} has width 0 (keep at least one)"),
+                ));
+            }
+        }
+        Ok(())
+    }
+
     /// Builds a randomly initialised model (BERT's initialisation) after validating.
     pub fn init(&self, device: &Device) -> Result<BertModel> {
         self.validate()?;
@@ -249,7 +355,8 @@ impl BertConfig {
         .with_attention_dropout(self.attention_probs_dropout_prob)
         .with_layer_norm_eps(self.layer_norm_eps)
         .with_norm_first(self.norm_first)
-        .with_initializer_range(self.initializer_range);
+        .with_initializer_range(self.initializer_range)
+        .with_head_width(Some(self.head_width()));
         let pooler = self.add_pooler.then(|| BertPooler {
             dense: normal_linear(
                 self.hidden_size,
@@ -268,7 +375,14 @@ impl BertConfig {
                 .init(device),
             encoder: BertEncoder {
                 layer: (0..self.num_hidden_layers)
-                    .map(|_| layer.init(device))
+                    .map(|i| {
+                        BertLayerConfig {
+                            heads: self.kept_heads(i).len(),
+                            intermediate: self.intermediate_size_of(i),
+                            ..layer.clone()
+                        }
+                        .init(device)
+                    })
                     .collect(),
                 final_layer_norm: self.norm_first.then(|| {
                     LayerNormConfig::new(self.hidden_size)
@@ -322,7 +436,7 @@ pub struct BertModel {
     #[module(skip)]
     pub(crate) word_embeddings_int8: Option<std::sync::Arc<tinderbox_ops::quant::int8::Int8Matrix>>,
     #[module(skip)]
-    config: BertConfig,
+    pub(crate) config: BertConfig,
 }
 
 impl BertModel {

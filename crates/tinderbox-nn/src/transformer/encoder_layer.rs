@@ -42,6 +42,10 @@ pub struct BertLayerConfig {
     /// Standard deviation of the normal initialiser.
     #[config(default = 0.02)]
     pub initializer_range: f64,
+    /// The width of each head, when the attention is narrower than the model (pruned heads);
+    /// `hidden / heads` by default.
+    #[config(default = "None")]
+    pub head_width: Option<usize>,
 }
 
 /// A dense layer, dropout, and the residual LayerNorm (`BertSelfOutput` and `BertOutput`).
@@ -109,13 +113,14 @@ impl BertLayerConfig {
 
     /// Builds the layer with BERT's initialisation.
     pub fn init(&self, device: &Device) -> BertLayer {
+        let attention = MultiHeadSelfAttentionConfig::new(self.hidden, self.heads)
+            .with_dropout(self.attention_dropout)
+            .with_initializer_range(self.initializer_range)
+            .with_head_width(self.head_width);
         BertLayer {
             attention: BertAttention {
-                self_attn: MultiHeadSelfAttentionConfig::new(self.hidden, self.heads)
-                    .with_dropout(self.attention_dropout)
-                    .with_initializer_range(self.initializer_range)
-                    .init(device),
-                output: self.residual(self.hidden, device),
+                output: self.residual(attention.width(), device),
+                self_attn: attention.init(device),
             },
             intermediate: BertIntermediate {
                 dense: self.dense(self.hidden, self.intermediate, device),
