@@ -10,6 +10,7 @@ use tinderbox::recipes::text_classification::{
     TEACHER_LOGITS_FILE, TeacherConfig, TextEncoderConfig, TextExplainer, TextModel, TextRunConfig,
     TextRunSummary, evaluate_run, evaluate_test_split, load_run_config, predict, train_and_test,
 };
+use tinderbox::tokenize::{TextTokenizer, Tokenizer};
 
 /// Two classes with different words, `n` texts each, one file per text.
 fn folder(dir: &Path, n: usize) {
@@ -250,6 +251,33 @@ fn a_transformer_from_scratch_learns_with_its_own_wordpiece() {
         (in_int8.accuracy - summary.test_accuracy).abs() <= 0.1,
         "{in_int8:?} vs {summary:?}"
     );
+
+    // A second model from scratch with this run's tokenizer: the same vocabulary, the embedding
+    // table sized to it (whatever vocab_size said); a folder without a tokenizer is refused.
+    let mut shared = config.clone();
+    shared.train.epochs = 1;
+    let TextEncoderConfig::Bert(bert) = &mut shared.encoder else {
+        panic!("{shared:?}");
+    };
+    bert.tokenizer = Some(out.clone());
+    bert.bert.vocab_size = 8;
+    let twin = dir.path().join("twin");
+    train_and_test(&shared, &twin, false).unwrap();
+    let read = |run: &Path| std::fs::read(run.join("tokenizer.json")).unwrap();
+    assert_eq!(read(&twin), read(&out));
+    let tokens = Tokenizer::from_file(out.join("tokenizer.json"))
+        .unwrap()
+        .vocab_size();
+    let TextEncoderConfig::Bert(saved) = load_run_config(&twin).unwrap().encoder else {
+        panic!("not a BERT run");
+    };
+    assert_eq!(saved.bert.vocab_size, tokens);
+    let TextEncoderConfig::Bert(bert) = &mut shared.encoder else {
+        unreachable!()
+    };
+    bert.tokenizer = Some(dir.path().join("data"));
+    let e = train_and_test(&shared, &dir.path().join("none"), false).unwrap_err();
+    assert!(e.to_string().contains("holds no tokenizer.json"), "{e}");
 
     // Explained through the word embeddings and the attention: [CLS] and [SEP] are not
     // features; rollout shares out at most the pooled rows' total weight.

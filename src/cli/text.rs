@@ -37,6 +37,11 @@ pub struct TextArgs {
     /// Face model folder, with its tokenizer (implies --model bert).
     #[arg(long, value_name = "DIR", conflicts_with = "vocab_size")]
     pub init: Option<PathBuf>,
+    /// Train a BERT from scratch (`--model bert` or `transformer`) with the tokenizer of DIR (a
+    /// pre-training run, a model folder or a text_classification run) instead of a WordPiece
+    /// fitted on the training texts: scratch and `--init DIR` then share a vocabulary.
+    #[arg(long, value_name = "DIR", conflicts_with_all = ["vocab_size", "init"])]
+    pub tokenizer: Option<PathBuf>,
     /// Tokens kept per text [default: 100; 500 for bbc-news; 128 for minilm and transformer].
     #[arg(long, value_parser = clap::value_parser!(u64).range(1..))]
     pub max_len: Option<u64>,
@@ -108,6 +113,19 @@ impl TextArgs {
         }
         if let Some(dir) = &self.init {
             config.encoder = TextEncoderConfig::Bert(BertEncoderConfig::from_run(dir)?);
+        }
+        if let Some(dir) = &self.tokenizer {
+            match &mut config.encoder {
+                TextEncoderConfig::Bert(bert) if bert.pretrained.is_none() => {
+                    bert.tokenizer = Some(dir.clone());
+                }
+                _ => {
+                    return Err(Error::Invalid(format!(
+                        "--tokenizer trains a BERT from scratch with a given vocabulary (--model bert or transformer); this run's model is {}",
+                        config.encoder.model().name()
+                    )));
+                }
+            }
         }
         config.max_len = self.max_len.map_or(config.max_len, |v| v as usize);
         config.padding = self.padding.unwrap_or(config.padding);
@@ -181,6 +199,19 @@ mod tests {
             let flag = format!("--sparsity={bad}");
             let e = Cli::try_parse_from(["x", flag.as_str()]).err().unwrap();
             assert!(e.to_string().contains("not a fraction in [0, 1)"), "{e}");
+        }
+    }
+
+    #[test]
+    fn a_given_tokenizer_is_for_bert_from_scratch() {
+        let bert = config(&["--model", "bert", "--tokenizer", "runs/mlm"]).unwrap();
+        let TextEncoderConfig::Bert(encoder) = &bert.encoder else {
+            panic!("{bert:?}");
+        };
+        assert_eq!(encoder.tokenizer, Some(PathBuf::from("runs/mlm")));
+        for model in ["lstm", "minilm"] {
+            let e = config(&["--model", model, "--tokenizer", "runs/mlm"]).unwrap_err();
+            assert!(e.to_string().contains(&format!("model is {model}")), "{e}");
         }
     }
 

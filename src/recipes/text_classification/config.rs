@@ -91,6 +91,11 @@ pub struct BertEncoderConfig {
     /// lack it).
     #[serde(default)]
     pub model: Option<TextModel>,
+    /// From scratch only: the tokenizer of this pre-training run, model folder or
+    /// text-classification run instead of a WordPiece trained on the training texts, so that a
+    /// model from scratch and a pre-trained one can share a vocabulary.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tokenizer: Option<PathBuf>,
 }
 
 impl BertEncoderConfig {
@@ -106,6 +111,7 @@ impl BertEncoderConfig {
             bert,
             pretrained: None,
             model: Some(TextModel::Transformer),
+            tokenizer: None,
         }
     }
 
@@ -115,6 +121,7 @@ impl BertEncoderConfig {
             bert: BertConfig::new(30_522, 384, 6, 12, 1536),
             pretrained: Some(MINILM.into()),
             model: Some(TextModel::Minilm),
+            tokenizer: None,
         }
     }
 
@@ -125,6 +132,7 @@ impl BertEncoderConfig {
             bert: BertConfig::bert_mini(vocab_size),
             pretrained: None,
             model: Some(TextModel::Bert),
+            tokenizer: None,
         }
     }
 
@@ -143,6 +151,7 @@ impl BertEncoderConfig {
             bert,
             pretrained: Some(folder.display().to_string()),
             model: Some(TextModel::Bert),
+            tokenizer: None,
         })
     }
 

@@ -137,6 +137,7 @@ pub fn prune_sweep(
             bert: pruned.config(),
             pretrained: Some(folder.display().to_string()),
             model: bert_config.model,
+            tokenizer: None,
         });
         let model = TextClassifier {
             encoder: TextEncoder::Bert(pruned),

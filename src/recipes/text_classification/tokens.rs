@@ -1,6 +1,8 @@
 //! From texts to batches for a run: the tokenizer it fits (or a pretrained model's), how texts
 //! are encoded, and how items are padded.
 
+use std::path::Path;
+
 use tinderbox_data::text::{LabeledTexts, TextBatcher};
 use tinderbox_nn::sentence_embeddings::check_vocabulary;
 use tinderbox_nn::transformer::BertConfig;
@@ -36,9 +38,27 @@ pub(super) fn batcher(config: &TextRunConfig, tokenizer: &Tokenizer) -> Result<T
     })
 }
 
+/// The tokenizer of a pre-training run (its model folder), a model folder, a text-classification
+/// run, or a `tokenizer.json` itself.
+fn given_tokenizer(source: &Path) -> Result<Tokenizer, Error> {
+    let candidates = [
+        crate::recipes::masked_lm::model_folder(source).join(TOKENIZER_FILE),
+        source.join(TOKENIZER_FILE),
+        source.to_path_buf(),
+    ];
+    match candidates.iter().find(|path| path.is_file()) {
+        Some(path) => Ok(Tokenizer::from_file(path)?),
+        None => Err(Error::Invalid(format!(
+            "{} holds no {TOKENIZER_FILE}: --tokenizer takes a pre-training run, a model folder, a text_classification run or a tokenizer file",
+            source.display()
+        ))),
+    }
+}
+
 /// The run's tokenizer: Keras' word-level one fitted on the training texts for the LSTM and
 /// bag models, the pretrained model's own (whose `config.json` then replaces the encoder's
-/// sizes), or a WordPiece trained on the training texts for a transformer from scratch.
+/// sizes), a given one for a transformer from scratch (`BertEncoderConfig::tokenizer`), or a
+/// WordPiece trained on the training texts.
 pub(super) fn fit_tokenizer(
     config: &mut TextRunConfig,
     train: &LabeledTexts,
@@ -52,10 +72,22 @@ pub(super) fn fit_tokenizer(
                 check_vocabulary(&tokenizer, bert.bert.vocab_size, &dir)?;
                 Ok(tokenizer)
             }
-            None => Ok(Tokenizer::train_wordpiece(
-                train.texts.iter(),
-                &TrainOptions::new(vocab_size).with_progress(false),
-            )?),
+            None => match &bert.tokenizer {
+                Some(source) => {
+                    let tokenizer = given_tokenizer(source)?;
+                    // The embedding table fits the vocabulary, and padding is the tokenizer's.
+                    bert.bert.vocab_size = tokenizer.vocab_size();
+                    if let Some(pad) = tokenizer.special_tokens().pad {
+                        bert.bert.pad_token_id = pad.id as usize;
+                    }
+                    bert.bert.validate()?;
+                    Ok(tokenizer)
+                }
+                None => Ok(Tokenizer::train_wordpiece(
+                    train.texts.iter(),
+                    &TrainOptions::new(vocab_size).with_progress(false),
+                )?),
+            },
         },
         _ => Ok(Tokenizer::fit_keras(
             train.texts.iter(),
