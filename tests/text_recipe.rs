@@ -194,6 +194,36 @@ fn a_student_learns_from_a_teachers_cached_logits() {
 }
 
 #[test]
+fn a_learning_curve_point_trains_on_fewer_texts_and_tests_on_the_same() {
+    let dir = tempfile::tempdir().unwrap();
+    folder(&dir.path().join("data"), 60);
+    let full = config(&dir.path().join("data"), TextModel::Bow, 1);
+    let mut few = full.clone();
+    few.train_examples = Some(10);
+    let (a, b) = (dir.path().join("full"), dir.path().join("few"));
+    assert_eq!(
+        train_and_test(&full, &a, false).unwrap().examples,
+        [96, 12, 12]
+    );
+    assert_eq!(
+        train_and_test(&few, &b, false).unwrap().examples,
+        [10, 12, 12]
+    );
+    let split = |run: &Path| -> serde_json::Value {
+        serde_json::from_slice(&std::fs::read(run.join("split.json")).unwrap()).unwrap()
+    };
+    let (sa, sb) = (split(&a), split(&b));
+    assert_eq!((&sa["valid"], &sa["test"]), (&sb["valid"], &sb["test"]));
+    few.train_examples = Some(500);
+    let e = train_and_test(&few, &dir.path().join("many"), false).unwrap_err();
+    assert!(
+        e.to_string()
+            .contains("give between 2 (one per class) and 96"),
+        "{e}"
+    );
+}
+
+#[test]
 fn the_seed_lstm_trains_end_to_end() {
     let dir = tempfile::tempdir().unwrap();
     folder(&dir.path().join("data"), 30);

@@ -70,6 +70,10 @@ pub struct TextArgs {
     /// With --teacher: the weight of the soft targets in the loss (the labels get 1 - alpha).
     #[arg(long, default_value_t = 0.5, requires = "teacher", value_parser = unit_interval)]
     pub alpha: f64,
+    /// Train on only N of the training split's texts (drawn per class with the seed; validation
+    /// and test unchanged): a point of a learning curve.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
+    pub train_examples: Option<u64>,
     /// Prune the encoder's dense layers by magnitude while training, to this fraction of zero
     /// weights (Zhu & Gupta's gradual schedule; the head stays dense).
     #[arg(long, value_parser = fraction)]
@@ -140,6 +144,7 @@ impl TextArgs {
                 alpha: self.alpha,
             },
         });
+        config.train_examples = self.train_examples.map(|n| n as usize);
         config.pruning = self.sparsity.map(|sparsity| MagnitudePruningConfig {
             end: self.prune_end,
             ..MagnitudePruningConfig::new(sparsity)

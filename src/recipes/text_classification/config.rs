@@ -252,6 +252,10 @@ pub struct TextRunConfig {
     /// A saved run to distil from: the student learns from its logits as well as the labels.
     #[serde(default)]
     pub teacher: Option<TeacherConfig>,
+    /// Train on only this many of the training split's texts (drawn per class with the
+    /// run's seed; validation and test unchanged), for learning curves.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub train_examples: Option<usize>,
     /// Gradual magnitude pruning of the encoder's dense layers while training, if any.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub pruning: Option<MagnitudePruningConfig>,
@@ -286,6 +290,7 @@ impl Default for TextRunConfig {
                 .with_optimizer(OptimizerConfig::new(OptimizerKind::Adam))
                 .with_restore_best(true),
             teacher: None,
+            train_examples: None,
             pruning: None,
         }
     }

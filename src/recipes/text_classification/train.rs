@@ -94,12 +94,16 @@ pub fn train_and_test(
         split.check(&data)?;
         split
     } else {
-        Split::stratified(
+        let split = Split::stratified(
             &data,
             config.valid_fraction,
             config.test_fraction,
             config.train.seed,
-        )?
+        )?;
+        match config.train_examples {
+            Some(n) => split.limit_train(&data, n, config.train.seed)?,
+            None => split,
+        }
     };
     run.write_json(SPLIT_FILE, &split)?;
     let [train, valid, test] = split.apply(&data)?;

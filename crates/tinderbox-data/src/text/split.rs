@@ -105,6 +105,58 @@ impl Split {
         })
     }
 
+    /// The split with only `n` of its training texts, drawn per class in the training part's
+    /// proportions (largest remainders; every class keeps at least one) with `seed`; validation
+    /// and test unchanged, so that learning curves are scored on the same texts. `n` must be at
+    /// least the number of classes and at most the training texts.
+    pub fn limit_train(mut self, data: &LabeledTexts, n: usize, seed: u64) -> Result<Self> {
+        self.check(data)?;
+        let classes = data.class_names.len();
+        let total = self.train.len();
+        if n < classes || n > total {
+            return Err(DataError::Invalid {
+                name: data.name.clone(),
+                reason: format!(
+                    "{n} training texts asked for: give between {classes} (one per class) and {total} (the training split)"
+                ),
+            });
+        }
+        let mut members: Vec<Vec<usize>> = vec![Vec::new(); classes];
+        for &i in &self.train {
+            members[data.labels[i]].push(i);
+        }
+        // Largest remainders, then at least one per class (taken from the largest quota).
+        let exact: Vec<f64> = members
+            .iter()
+            .map(|m| n as f64 * m.len() as f64 / total as f64)
+            .collect();
+        let mut quota: Vec<usize> = exact.iter().map(|e| e.floor() as usize).collect();
+        let mut by_remainder: Vec<usize> = (0..classes).collect();
+        by_remainder.sort_by(|&a, &b| {
+            (exact[b] - exact[b].floor())
+                .total_cmp(&(exact[a] - exact[a].floor()))
+                .then(a.cmp(&b))
+        });
+        let short = n - quota.iter().sum::<usize>();
+        for &c in by_remainder.iter().take(short) {
+            quota[c] += 1;
+        }
+        while let Some(empty) = (0..classes).find(|&c| quota[c] == 0 && !members[c].is_empty()) {
+            let largest = (0..classes).max_by_key(|&c| quota[c]).unwrap_or(empty);
+            quota[largest] -= 1;
+            quota[empty] += 1;
+        }
+        let mut rng = StdRng::seed_from_u64(seed);
+        let mut train = Vec::with_capacity(n);
+        for (class, m) in members.iter_mut().enumerate() {
+            m.shuffle(&mut rng);
+            train.extend_from_slice(&m[..quota[class].min(m.len())]);
+        }
+        train.shuffle(&mut rng);
+        self.train = train;
+        Ok(self)
+    }
+
     /// Checks that `data` is the dataset this split was made from.
     pub fn check(&self, data: &LabeledTexts) -> Result<()> {
         if self.rows != data.len() || self.fingerprint != fingerprint(data) {
@@ -158,6 +210,29 @@ mod tests {
         assert_eq!(valid.class_counts(), vec![10, 4, 1]);
         assert_eq!(test.class_counts(), vec![10, 4, 1]);
         assert_eq!(train.class_counts(), vec![80, 32, 5]);
+    }
+
+    #[test]
+    fn a_limited_training_part_keeps_the_proportions_and_the_other_parts() {
+        let d = data(&[100, 40, 7]);
+        let s = Split::stratified(&d, 0.1, 0.1, 7).unwrap();
+        // Training has 80, 32 and 5 texts: 20 of 117 give 13.7, 5.5, 0.9.
+        let small = s.clone().limit_train(&d, 20, 3).unwrap();
+        assert_eq!((&small.valid, &small.test), (&s.valid, &s.test));
+        let [train, _, _] = small.apply(&d).unwrap();
+        assert_eq!(train.class_counts(), vec![14, 5, 1]);
+        assert!(small.train.iter().all(|i| s.train.contains(i)));
+        assert_eq!(small, s.clone().limit_train(&d, 20, 3).unwrap());
+        assert_ne!(small.train, s.clone().limit_train(&d, 20, 4).unwrap().train);
+        // Three texts: one per class, however small the class.
+        let [three, _, _] = s.clone().limit_train(&d, 3, 1).unwrap().apply(&d).unwrap();
+        assert_eq!(three.class_counts(), vec![1, 1, 1]);
+        let all = s.clone().limit_train(&d, 117, 1).unwrap();
+        assert_eq!(all.train.len(), 117);
+        for bad in [2, 118] {
+            let e = s.clone().limit_train(&d, bad, 1).unwrap_err().to_string();
+            assert!(e.contains("give between 3 (one per class) and 117"), "{e}");
+        }
     }
 
     #[test]
