@@ -29,12 +29,14 @@ struct Args {
     /// The text_classification run to prune (a BERT encoder: minilm, bert, transformer).
     #[arg(long, value_name = "DIR")]
     run: PathBuf,
-    /// Fractions of all attention heads to remove, one per level.
-    #[arg(long, value_delimiter = ',', default_values = ["0.25", "0.5"], value_parser = fraction)]
-    heads: Vec<f64>,
-    /// Fractions of all feed-forward neurons to remove, one per level (or one for every level).
-    #[arg(long, value_delimiter = ',', default_values = ["0.25", "0.5"], value_parser = fraction)]
-    ffn: Vec<f64>,
+    /// Fractions of all attention heads to remove, one per level (or one for every level)
+    /// [default: 0.25,0.5, with --ffn's; 0 with --ffn alone].
+    #[arg(long, value_delimiter = ',', value_parser = fraction)]
+    heads: Option<Vec<f64>>,
+    /// Fractions of all feed-forward neurons to remove, one per level (or one for every level)
+    /// [default: 0.25,0.5, with --heads'; 0 with --heads alone].
+    #[arg(long, value_delimiter = ',', value_parser = fraction)]
+    ffn: Option<Vec<f64>>,
     /// Where the pruned runs and summary.json go.
     #[arg(long, default_value = "runs/prune")]
     out: PathBuf,
@@ -44,12 +46,20 @@ struct Args {
 }
 
 fn run(args: Args) -> Result<(), tinderbox::Error> {
-    let levels: Vec<(f64, f64)> = match (args.heads.len(), args.ffn.len()) {
-        (h, f) if h == f => args.heads.iter().copied().zip(args.ffn.clone()).collect(),
-        (_, 1) => args.heads.iter().map(|&h| (h, args.ffn[0])).collect(),
+    let default = || vec![0.25, 0.5];
+    let (heads, ffn) = match (args.heads.clone(), args.ffn.clone()) {
+        (None, None) => (default(), default()),
+        (Some(h), None) => (h.clone(), vec![0.0; h.len()]),
+        (None, Some(f)) => (vec![0.0; f.len()], f),
+        (Some(h), Some(f)) => (h, f),
+    };
+    let levels: Vec<(f64, f64)> = match (heads.len(), ffn.len()) {
+        (h, f) if h == f => heads.into_iter().zip(ffn).collect(),
+        (_, 1) => heads.iter().map(|&h| (h, ffn[0])).collect(),
+        (1, _) => ffn.iter().map(|&f| (heads[0], f)).collect(),
         (h, f) => {
             return Err(tinderbox::Error::Invalid(format!(
-                "--heads gives {h} levels and --ffn {f}: give as many, or one --ffn for all"
+                "--heads gives {h} levels and --ffn {f}: give as many, or one of either for all"
             )));
         }
     };
