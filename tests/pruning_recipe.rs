@@ -2,34 +2,18 @@
 //! reaches its sparsity and a run interrupted halfway resumes with its masks; structured pruning
 //! of a trained transformer saves smaller runs that predict, and refuses what it cannot prune.
 
+#[path = "support/text_folder.rs"]
+mod text_folder;
+
 use std::path::Path;
 
+use text_folder::folder;
 use tinderbox::data::text::TextSource;
 use tinderbox::nn::pruning::MagnitudePruningConfig;
 use tinderbox::recipes::text_classification::{
     TextEncoderConfig, TextModel, TextRunConfig, TextRunSummary, evaluate_test_split, predict,
     prune_sweep, train_and_test,
 };
-
-/// Two classes with different words, `n` texts each, one file per text.
-fn folder(dir: &Path, n: usize) {
-    let words = [
-        ("pos", ["wonderful", "great", "superb", "moving", "joyful"]),
-        ("neg", ["awful", "boring", "dreadful", "tedious", "clumsy"]),
-    ];
-    for (class, vocab) in words {
-        std::fs::create_dir_all(dir.join(class)).unwrap();
-        for i in 0..n {
-            let text = format!(
-                "the film was {} and {} , the cast {}",
-                vocab[i % 5],
-                vocab[(i / 5) % 5],
-                vocab[(i + 2) % 5]
-            );
-            std::fs::write(dir.join(class).join(format!("{i:03}.txt")), text).unwrap();
-        }
-    }
-}
 
 /// The small transformer of `--model transformer` over a 60-token WordPiece.
 fn transformer(data: &Path, epochs: usize) -> TextRunConfig {

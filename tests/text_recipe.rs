@@ -1,8 +1,12 @@
 //! The text-classification program end to end on small generated datasets: the models, the
 //! files of a run, prediction and resume from the saved run, and bad input.
 
+#[path = "support/text_folder.rs"]
+mod text_folder;
+
 use std::path::Path;
 
+use text_folder::folder;
 use tinderbox::data::text::TextSource;
 use tinderbox::explain::{ExplainConfig, Method};
 use tinderbox::heads::Distillation;
@@ -11,26 +15,6 @@ use tinderbox::recipes::text_classification::{
     TextRunSummary, evaluate_run, evaluate_test_split, load_run_config, predict, train_and_test,
 };
 use tinderbox::tokenize::{TextTokenizer, Tokenizer};
-
-/// Two classes with different words, `n` texts each, one file per text.
-fn folder(dir: &Path, n: usize) {
-    let words = [
-        ("pos", ["wonderful", "great", "superb", "moving", "joyful"]),
-        ("neg", ["awful", "boring", "dreadful", "tedious", "clumsy"]),
-    ];
-    for (class, vocab) in words {
-        std::fs::create_dir_all(dir.join(class)).unwrap();
-        for i in 0..n {
-            let text = format!(
-                "the film was {} and {} , the cast {}",
-                vocab[i % 5],
-                vocab[(i / 5) % 5],
-                vocab[(i + 2) % 5]
-            );
-            std::fs::write(dir.join(class).join(format!("{i:03}.txt")), text).unwrap();
-        }
-    }
-}
 
 fn config(data: &Path, model: TextModel, epochs: usize) -> TextRunConfig {
     let mut config = TextRunConfig::for_source(TextSource::Folder {

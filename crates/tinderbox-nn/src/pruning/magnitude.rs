@@ -141,8 +141,7 @@ impl MagnitudePruning {
         let mut mapper = Masker {
             pruning: self,
             target,
-            path: Vec::new(),
-            containers: Vec::new(),
+            at: Position::default(),
         };
         module.map(&mut mapper)
     }
@@ -153,8 +152,7 @@ impl MagnitudePruning {
 pub fn linear_sparsity<M: Module>(module: &M, scope: &str) -> f64 {
     let mut counter = ZeroCounter {
         scope: scope.into(),
-        path: Vec::new(),
-        containers: Vec::new(),
+        at: Position::default(),
         zeros: 0,
         total: 0,
     };
@@ -166,34 +164,49 @@ pub fn linear_sparsity<M: Module>(module: &M, scope: &str) -> f64 {
     }
 }
 
-/// Whether the parameter at `path` (entered through `containers`) is a `Linear` weight under
-/// `scope`.
-fn prunable(scope: &str, path: &[String], containers: &[String]) -> bool {
-    path.first().is_some_and(|p| p == scope)
-        && path.last().is_some_and(|p| p == "weight")
-        && containers.last().is_some_and(|c| c == "Struct:Linear")
+/// Where a module walk is: the field names and container types entered so far.
+#[derive(Default)]
+struct Position {
+    path: Vec<String>,
+    containers: Vec<String>,
+}
+
+impl Position {
+    fn enter(&mut self, name: &str, container_type: &str) {
+        self.path.push(name.into());
+        self.containers.push(container_type.into());
+    }
+
+    fn exit(&mut self) {
+        self.path.pop();
+        self.containers.pop();
+    }
+
+    /// Whether the parameter here is a `Linear` weight under the field `scope`.
+    fn prunable(&self, scope: &str) -> bool {
+        self.path.first().is_some_and(|p| p == scope)
+            && self.path.last().is_some_and(|p| p == "weight")
+            && self.containers.last().is_some_and(|c| c == "Struct:Linear")
+    }
 }
 
 struct Masker<'a> {
     pruning: &'a mut MagnitudePruning,
     target: f64,
-    path: Vec<String>,
-    containers: Vec<String>,
+    at: Position,
 }
 
 impl ModuleMapper for Masker<'_> {
     fn enter_module(&mut self, name: &str, container_type: &str) {
-        self.path.push(name.into());
-        self.containers.push(container_type.into());
+        self.at.enter(name, container_type);
     }
 
     fn exit_module(&mut self, _name: &str, _container_type: &str) {
-        self.path.pop();
-        self.containers.pop();
+        self.at.exit();
     }
 
     fn map_float<const D: usize>(&mut self, param: Param<Tensor<D>>) -> Param<Tensor<D>> {
-        if !prunable(&self.pruning.scope, &self.path, &self.containers) {
+        if !self.at.prunable(&self.pruning.scope) {
             return param;
         }
         let (id, tensor, mapper) = param.consume();
@@ -286,25 +299,22 @@ impl Mask {
 
 struct ZeroCounter {
     scope: String,
-    path: Vec<String>,
-    containers: Vec<String>,
+    at: Position,
     zeros: usize,
     total: usize,
 }
 
 impl ModuleVisitor for ZeroCounter {
     fn enter_module(&mut self, name: &str, container_type: &str) {
-        self.path.push(name.into());
-        self.containers.push(container_type.into());
+        self.at.enter(name, container_type);
     }
 
     fn exit_module(&mut self, _name: &str, _container_type: &str) {
-        self.path.pop();
-        self.containers.pop();
+        self.at.exit();
     }
 
     fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<D>>) {
-        if prunable(&self.scope, &self.path, &self.containers) {
+        if self.at.prunable(&self.scope) {
             let values = host_values(&param.val());
             self.zeros += values.iter().filter(|&&v| v == 0.0).count();
             self.total += values.len();
