@@ -48,6 +48,8 @@ const CASES: &[Case] = &[
     Case { example: "text_classification", args: &["--teacher", "x", "--alpha", "1.5"], code: 2, says: &["--alpha", "1.5 is not a number in [0, 1]"] },
     Case { example: "text_classification", args: &["--teacher", "x", "--temperature", "0"], code: 2, says: &["--temperature", "0 is not a positive number"] },
     Case { example: "text_classification", args: &["--alpha", "0.5"], code: 2, says: &["--alpha", "--teacher"] },
+    Case { example: "text_classification", args: &["--pooling", "avg"], code: 2, says: &["--pooling", "unknown pooling \"avg\"", "cls"] },
+    Case { example: "text_classification", args: &["--train-examples", "0"], code: 2, says: &["--train-examples", "0 is not in 1.."] },
     Case { example: "text_classification", args: &["--sparsity", "1"], code: 2, says: &["--sparsity", "1 is not a fraction in [0, 1)"] },
     Case { example: "text_classification", args: &["--prune-end", "0.5"], code: 2, says: &["--prune-end", "--sparsity"] },
     Case { example: "prune", args: &["--run", MISSING, "--heads", "1.2"], code: 2, says: &["--heads", "1.2 is not a fraction in [0, 1)"] },

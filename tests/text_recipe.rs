@@ -9,7 +9,7 @@ use std::path::Path;
 use text_folder::folder;
 use tinderbox::data::text::TextSource;
 use tinderbox::explain::{ExplainConfig, Method};
-use tinderbox::heads::Distillation;
+use tinderbox::heads::{Distillation, Pooling};
 use tinderbox::recipes::text_classification::{
     TEACHER_LOGITS_FILE, TeacherConfig, TextEncoderConfig, TextExplainer, TextModel, TextRunConfig,
     TextRunSummary, evaluate_run, evaluate_test_split, load_run_config, predict, train_and_test,
@@ -184,6 +184,7 @@ fn a_learning_curve_point_trains_on_fewer_texts_and_tests_on_the_same() {
     let full = config(&dir.path().join("data"), TextModel::Bow, 1);
     let mut few = full.clone();
     few.train_examples = Some(10);
+    few.pooling = Some(Pooling::Max);
     let (a, b) = (dir.path().join("full"), dir.path().join("few"));
     assert_eq!(
         train_and_test(&full, &a, false).unwrap().examples,
@@ -198,6 +199,11 @@ fn a_learning_curve_point_trains_on_fewer_texts_and_tests_on_the_same() {
     };
     let (sa, sb) = (split(&a), split(&b));
     assert_eq!((&sa["valid"], &sa["test"]), (&sb["valid"], &sb["test"]));
+    assert_eq!(load_run_config(&b).unwrap().pooling, Some(Pooling::Max));
+    assert_eq!(
+        predict(&b, &["superb".to_string()], false).unwrap().len(),
+        1
+    );
     few.train_examples = Some(500);
     let e = train_and_test(&few, &dir.path().join("many"), false).unwrap_err();
     assert!(

@@ -5,7 +5,7 @@ use std::path::PathBuf;
 
 use clap::Args;
 use tinderbox_data::text::TextSource;
-use tinderbox_heads::Distillation;
+use tinderbox_heads::{Distillation, Pooling};
 use tinderbox_nn::pruning::MagnitudePruningConfig;
 use tinderbox_tokenize::Side;
 
@@ -70,6 +70,10 @@ pub struct TextArgs {
     /// With --teacher: the weight of the soft targets in the loss (the labels get 1 - alpha).
     #[arg(long, default_value_t = 0.5, requires = "teacher", value_parser = unit_interval)]
     pub alpha: f64,
+    /// How the head pools the encoder's states: mean, max, first (`[CLS]`), pooler (BERT's
+    /// dense + tanh over `[CLS]`) or last [default: last for lstm, mean for the others].
+    #[arg(long, value_parser = pooling)]
+    pub pooling: Option<Pooling>,
     /// Train on only N of the training split's texts (drawn per class with the seed; validation
     /// and test unchanged): a point of a learning curve.
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
@@ -85,6 +89,20 @@ pub struct TextArgs {
     /// Training options.
     #[command(flatten)]
     pub train: TrainArgs,
+}
+
+/// clap value parser: a pooling by name (`cls` is `first`).
+fn pooling(s: &str) -> Result<Pooling, String> {
+    match s {
+        "mean" => Ok(Pooling::Mean),
+        "max" => Ok(Pooling::Max),
+        "first" | "cls" => Ok(Pooling::First),
+        "pooler" => Ok(Pooling::Pooler),
+        "last" => Ok(Pooling::Last),
+        other => Err(format!(
+            "unknown pooling {other:?}: expected mean, max, first (cls), pooler or last"
+        )),
+    }
 }
 
 impl TextArgs {
@@ -145,6 +163,7 @@ impl TextArgs {
             },
         });
         config.train_examples = self.train_examples.map(|n| n as usize);
+        config.pooling = self.pooling;
         config.pruning = self.sparsity.map(|sparsity| MagnitudePruningConfig {
             end: self.prune_end,
             ..MagnitudePruningConfig::new(sparsity)
@@ -192,6 +211,9 @@ mod tests {
         let pruned = config(&["--model", "minilm", "--sparsity", "0.5"]).unwrap();
         assert_eq!(pruned.pruning, Some(MagnitudePruningConfig::new(0.5)));
         assert_eq!(config(&[]).unwrap().pruning, None);
+        let cls = config(&["--model", "bert", "--pooling", "cls"]).unwrap();
+        assert_eq!(cls.pooling, Some(Pooling::First));
+        assert_eq!(config(&[]).unwrap().pooling, None);
         let early = config(&["--sparsity", "0.9", "--prune-end", "0.5"]).unwrap();
         assert_eq!(early.pruning.unwrap().end, 0.5);
         let e = config(&["--sparsity", "0.5", "--prune-end", "0"]).unwrap_err();

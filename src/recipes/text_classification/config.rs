@@ -252,6 +252,11 @@ pub struct TextRunConfig {
     /// A saved run to distil from: the student learns from its logits as well as the labels.
     #[serde(default)]
     pub teacher: Option<TeacherConfig>,
+    /// How the head pools the encoder's states, if not the encoder's default (the LSTM's final
+    /// state, the mean for the others): `first` is BERT's `[CLS]`, `pooler` its dense + tanh
+    /// over it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pooling: Option<tinderbox_heads::Pooling>,
     /// Train on only this many of the training split's texts (drawn per class with the
     /// run's seed; validation and test unchanged), for learning curves.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -290,6 +295,7 @@ impl Default for TextRunConfig {
                 .with_optimizer(OptimizerConfig::new(OptimizerKind::Adam))
                 .with_restore_best(true),
             teacher: None,
+            pooling: None,
             train_examples: None,
             pruning: None,
         }

@@ -128,7 +128,7 @@ pub fn classifier(
 ) -> Result<TextClassifier, Error> {
     let encoder = TextEncoder::init(&config.encoder, device, load_pretrained)?;
     let head = ClassificationHeadConfig::new(encoder.hidden_size(), classes)
-        .with_pooling(encoder.pooling())
+        .with_pooling(config.pooling.unwrap_or(encoder.pooling()))
         .with_dropout(config.head_dropout)
         .init(device);
     Ok(SequenceClassifier::new(encoder, head))
