@@ -74,6 +74,13 @@ pub struct TextArgs {
     /// dense + tanh over `[CLS]`) or last [default: last for lstm, mean for the others].
     #[arg(long, value_parser = pooling)]
     pub pooling: Option<Pooling>,
+    /// BERT encoders: layer-wise learning-rate decay, layer i of L at D^(L - i) of the rate and
+    /// the embeddings at D^(L + 1) (Sun et al. 2019 used 0.95).
+    #[arg(long, value_name = "D", value_parser = unit_interval)]
+    pub layer_lr_decay: Option<f64>,
+    /// BERT encoders: keep the embeddings frozen for the first N epochs.
+    #[arg(long, value_name = "N", default_value_t = 0)]
+    pub freeze_embeddings: usize,
     /// Train on only N of the training split's texts (drawn per class with the seed; validation
     /// and test unchanged): a point of a learning curve.
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
@@ -164,6 +171,9 @@ impl TextArgs {
         });
         config.train_examples = self.train_examples.map(|n| n as usize);
         config.pooling = self.pooling;
+        if self.layer_lr_decay.is_some() || self.freeze_embeddings > 0 {
+            config.set_bert_lr_groups(self.layer_lr_decay, self.freeze_embeddings)?;
+        }
         config.pruning = self.sparsity.map(|sparsity| MagnitudePruningConfig {
             end: self.prune_end,
             ..MagnitudePruningConfig::new(sparsity)
@@ -214,6 +224,14 @@ mod tests {
         let cls = config(&["--model", "bert", "--pooling", "cls"]).unwrap();
         assert_eq!(cls.pooling, Some(Pooling::First));
         assert_eq!(config(&[]).unwrap().pooling, None);
+        let decayed = config(&["--model", "minilm", "--layer-lr-decay", "0.9"]).unwrap();
+        let groups = &decayed.train.lr_groups;
+        assert_eq!(groups.len(), 7);
+        assert_eq!(groups[5].fragment, "encoder.layer.5.");
+        assert!((groups[5].multiplier - 0.9).abs() < 1e-12);
+        assert!((groups[6].multiplier - 0.9f64.powi(7)).abs() < 1e-12);
+        let e = config(&["--model", "bow", "--freeze-embeddings", "1"]).unwrap_err();
+        assert!(e.to_string().contains("apply to BERT encoders"), "{e}");
         let early = config(&["--sparsity", "0.9", "--prune-end", "0.5"]).unwrap();
         assert_eq!(early.pruning.unwrap().end, 0.5);
         let e = config(&["--sparsity", "0.5", "--prune-end", "0"]).unwrap_err();

@@ -1,5 +1,8 @@
 //! Everything that decides how a model is trained, saved with the run.
 
+use burn::lr_scheduler::LrSchedulerConfig;
+use burn::lr_scheduler::module_lr_scheduler::{ModuleLearningRate, ModuleLrSchedulerConfig};
+use burn::module::ParamGroup;
 use serde::{Deserialize, Serialize};
 
 use crate::early_stopping::EarlyStopping;
@@ -37,6 +40,25 @@ pub struct TrainConfig {
     pub seed: u64,
     /// Keep the checkpoints of this many most recent epochs (the best one is kept as well).
     pub keep_checkpoints: usize,
+    /// Learning rates of parts of the model, as multiples of the schedule's (layer-wise decay,
+    /// frozen embeddings); the last group whose fragment a parameter's path contains wins.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub lr_groups: Vec<LrGroup>,
+}
+
+/// A learning rate for part of a model: `multiplier` times the schedule's rate for every
+/// parameter whose path contains `fragment`, and 0 for the first `frozen_epochs` epochs.
+/// Layer-wise learning-rate decay for BERT is one group per layer (Sun et al. 2019, "How to
+/// Fine-Tune BERT for Text Classification?", §5.3).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LrGroup {
+    /// A piece of the parameter path, such as `encoder.layer.3.` or `embeddings.`.
+    pub fragment: String,
+    /// The factor on the schedule's learning rate (0 freezes the group).
+    pub multiplier: f64,
+    /// Epochs at the start of the run during which the group does not move.
+    #[serde(default)]
+    pub frozen_epochs: usize,
 }
 
 impl TrainConfig {
@@ -56,6 +78,29 @@ impl TrainConfig {
             restore_best: false,
             seed: 42,
             keep_checkpoints: 2,
+            lr_groups: Vec::new(),
+        }
+    }
+
+    /// The learning rate of every parameter in epoch `epoch` (from 1) when the schedule says
+    /// `lr`: `lr` itself, or per [`LrGroup`].
+    pub fn module_lr(&self, lr: f64, epoch: usize) -> ModuleLearningRate {
+        let mut groups = ModuleLrSchedulerConfig::new(LrSchedulerConfig::Constant(lr));
+        for group in &self.lr_groups {
+            let multiplier = if epoch <= group.frozen_epochs {
+                0.0
+            } else {
+                group.multiplier
+            };
+            groups = groups.with_group(
+                ParamGroup::from_any_predicates(vec![group.fragment.clone()]),
+                LrSchedulerConfig::Constant(lr * multiplier),
+            );
+        }
+        // Constant rates always build.
+        match groups.init() {
+            Ok(mut scheduler) if !self.lr_groups.is_empty() => scheduler.step(),
+            _ => lr.into(),
         }
     }
 
@@ -186,6 +231,17 @@ impl TrainConfig {
         if let Some(es) = &self.early_stopping {
             es.validate()?;
         }
+        if let Some(g) = self
+            .lr_groups
+            .iter()
+            .find(|g| !(g.multiplier >= 0.0 && g.multiplier.is_finite()))
+        {
+            return bad(
+                "lr_groups",
+                format!("{} for {:?}", g.multiplier, g.fragment),
+                "a multiplier must be >= 0",
+            );
+        }
         self.optimizer.validate()?;
         self.schedule.validate()
     }
@@ -212,6 +268,43 @@ mod tests {
             .validate()
             .unwrap_err();
         assert!(err.to_string().contains("clip_grad_norm"), "{err}");
+    }
+
+    #[test]
+    fn lr_groups_scale_and_freeze_their_parameters() {
+        use burn::module::ParamId;
+        let mut c = TrainConfig::new(1e-3);
+        c.lr_groups = vec![
+            LrGroup {
+                fragment: "layer.1.".into(),
+                multiplier: 0.5,
+                frozen_epochs: 0,
+            },
+            LrGroup {
+                fragment: "embeddings.".into(),
+                multiplier: 0.25,
+                frozen_epochs: 1,
+            },
+        ];
+        let id = ParamId::new();
+        let at = |epoch, path| c.module_lr(1e-3, epoch).lr_from_param(id, Some(path));
+        assert_eq!(at(1, "encoder.layer.1.dense.weight"), 5e-4);
+        assert_eq!(at(1, "encoder.layer.10.dense.weight"), 1e-3);
+        assert_eq!(at(1, "encoder.embeddings.word.weight"), 0.0);
+        assert_eq!(at(2, "encoder.embeddings.word.weight"), 2.5e-4);
+        assert_eq!(at(2, "head.dense.weight"), 1e-3);
+        assert_eq!(
+            TrainConfig::new(1e-3)
+                .module_lr(1e-3, 1)
+                .lr_from_param(id, Some("x")),
+            1e-3
+        );
+        c.lr_groups[0].multiplier = -1.0;
+        let err = c.validate().unwrap_err().to_string();
+        assert!(
+            err.contains("lr_groups") && err.contains("layer.1."),
+            "{err}"
+        );
     }
 
     #[test]

@@ -56,7 +56,7 @@ mod trainer;
 
 pub use adamw::FusedAdamW;
 pub use checkpoint::{Checkpoints, TrainState, load_model, save_model};
-pub use config::TrainConfig;
+pub use config::{LrGroup, TrainConfig};
 pub use confusion::ConfusionMatrix;
 pub use early_stopping::{BestEpoch, EarlyStopping, Monitor};
 pub use error::{Result, TrainError};

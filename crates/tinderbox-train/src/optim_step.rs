@@ -88,9 +88,16 @@ impl<'a, T: TrainTask> OptimStep<'a, T> {
         })
     }
 
-    /// Updates `model` at learning rate `lr` with the mean of the pending gradients, clipped to
-    /// the configured global norm.
-    pub(crate) fn apply(&mut self, model: T, optim: &mut ModuleOptimizer, lr: f64) -> T {
+    /// Updates `model` at learning rate `lr` (per the config's learning-rate groups in epoch
+    /// `epoch`, from 1) with the mean of the pending gradients, clipped to the configured
+    /// global norm.
+    pub(crate) fn apply(
+        &mut self,
+        model: T,
+        optim: &mut ModuleOptimizer,
+        lr: f64,
+        epoch: usize,
+    ) -> T {
         let pending = std::mem::take(&mut self.pending);
         let grads = match self.single.take() {
             Some(grads) => grads,
@@ -108,6 +115,6 @@ impl<'a, T: TrainTask> OptimStep<'a, T> {
             Some(max) => tinderbox_ops::clip_grad_norm(&model, grads, max).0,
             None => grads,
         };
-        optim.step(lr, model, grads)
+        optim.step(self.config.module_lr(lr, epoch), model, grads)
     }
 }

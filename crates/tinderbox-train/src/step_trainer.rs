@@ -153,6 +153,13 @@ impl StepTrainer {
         device: Device,
     ) -> Result<Self> {
         config.validate()?;
+        if let Some(g) = config.lr_groups.iter().find(|g| g.frozen_epochs > 0) {
+            return Err(TrainError::InvalidConfig {
+                name: "lr_groups",
+                value: format!("frozen_epochs {} for {:?}", g.frozen_epochs, g.fragment),
+                reason: "a budgeted run has no epochs to freeze a group for".into(),
+            });
+        }
         budget.validate()?;
         Ok(Self {
             config,
@@ -278,7 +285,7 @@ impl StepTrainer {
             };
             let lr = cfg.schedule.lr_at(cfg.lr, state.step, span);
             model = step
-                .apply(model, &mut optim, lr)
+                .apply(model, &mut optim, lr, usize::MAX)
                 .after_update(state.step + 1, state.planned_steps);
             state.step += 1;
             steps_here += 1;

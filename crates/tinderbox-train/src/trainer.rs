@@ -240,7 +240,7 @@ impl Trainer {
                 if step.pending() == cfg.grad_accumulation || last {
                     lr = cfg.schedule.lr_at(cfg.lr, state.step, span);
                     model = step
-                        .apply(model, &mut optim, lr)
+                        .apply(model, &mut optim, lr, epoch)
                         .after_update(state.step + 1, span.total_steps);
                     state.step += 1;
                 }

@@ -8,8 +8,8 @@ use burn::nn::{Dropout, DropoutConfig, Linear, LinearConfig};
 use burn::prelude::*;
 use burn::train::ClassificationOutput;
 use tinderbox_train::{
-    EarlyStopping, LrSchedule, Monitor, OptimizerConfig, OptimizerKind, RunDir, TrainConfig,
-    TrainError, TrainTask, Trainer, evaluate,
+    EarlyStopping, LrGroup, LrSchedule, Monitor, OptimizerConfig, OptimizerKind, RunDir,
+    TrainConfig, TrainError, TrainTask, Trainer, evaluate,
 };
 
 /// burn's backend random generator is global to the process, so tests that train (and seed it)
@@ -216,6 +216,43 @@ fn resume_after_a_lost_epoch_reaches_the_same_weights() {
     assert_eq!(a.history[2].train_loss, b.history[2].train_loss);
     let csv = std::fs::read_to_string(killed.path().join("metrics.csv")).unwrap();
     assert_eq!(csv.lines().count(), 4, "no lost or repeated epochs:\n{csv}");
+}
+
+#[test]
+fn a_frozen_group_stays_put_then_learns() {
+    let _turn = serial();
+    let dir = tempfile::tempdir().unwrap();
+    let device = Device::default();
+    let hidden = |m: &Toy| {
+        m.hidden
+            .weight
+            .val()
+            .into_data()
+            .try_to_vec::<f32>()
+            .unwrap()
+    };
+    let out = |m: &Toy| m.out.weight.val().into_data().try_to_vec::<f32>().unwrap();
+    // Parameters initialise lazily: read them now, so that the runs start from these values.
+    let start = Toy::new(&device, 1.0);
+    let (hidden_0, out_0) = (hidden(&start), out(&start));
+    let mut c = config(1);
+    c.lr_groups = vec![LrGroup {
+        fragment: "hidden.".into(),
+        multiplier: 0.5,
+        frozen_epochs: 1,
+    }];
+    let one = trainer(c.clone(), &dir.path().join("one"))
+        .fit(start.clone(), data(64, 0), Some(data(16, 1)), ToyBatcher)
+        .unwrap()
+        .model;
+    assert_eq!(hidden(&one), hidden_0);
+    assert_ne!(out(&one), out_0);
+    c.epochs = 2;
+    let two = trainer(c, &dir.path().join("two"))
+        .fit(start, data(64, 0), Some(data(16, 1)), ToyBatcher)
+        .unwrap()
+        .model;
+    assert_ne!(hidden(&two), hidden_0);
 }
 
 #[test]

@@ -13,7 +13,7 @@ use tinderbox_nn::pruning::MagnitudePruningConfig;
 use tinderbox_nn::text::{BagEncoderConfig, LstmEncoderConfig};
 use tinderbox_nn::transformer::{BertConfig, BertModel};
 use tinderbox_tokenize::Side;
-use tinderbox_train::{OptimizerConfig, OptimizerKind, TrainConfig};
+use tinderbox_train::{LrGroup, OptimizerConfig, OptimizerKind, TrainConfig};
 
 use super::TOKENIZER_FILE;
 use crate::Error;
@@ -303,6 +303,49 @@ impl Default for TextRunConfig {
 }
 
 impl TextRunConfig {
+    /// Fine-tuning choices for a BERT encoder: layer-wise learning-rate decay (layer `i` of `L`
+    /// at `decay^(L - i)` of the rate, the embeddings at `decay^(L + 1)`, the head at the full
+    /// rate; Sun et al. 2019) and embeddings frozen for the first `freeze_embeddings` epochs.
+    /// Replaces the training config's learning-rate groups; another encoder is an error.
+    pub fn set_bert_lr_groups(
+        &mut self,
+        decay: Option<f64>,
+        freeze_embeddings: usize,
+    ) -> Result<(), Error> {
+        let TextEncoderConfig::Bert(bert) = &self.encoder else {
+            return Err(Error::Invalid(format!(
+                "layer-wise learning rates and frozen embeddings apply to BERT encoders; this run's model is {}",
+                self.encoder.model().name()
+            )));
+        };
+        if let Some(d) = decay
+            && !(d > 0.0 && d <= 1.0)
+        {
+            return Err(Error::Invalid(format!(
+                "a layer-wise learning-rate decay of {d} is not in (0, 1]"
+            )));
+        }
+        let layers = bert.bert.num_hidden_layers;
+        let d = decay.unwrap_or(1.0);
+        let mut groups: Vec<LrGroup> = (0..layers)
+            .filter(|_| decay.is_some())
+            .map(|i| LrGroup {
+                fragment: format!("encoder.layer.{i}."),
+                multiplier: d.powi((layers - i) as i32),
+                frozen_epochs: 0,
+            })
+            .collect();
+        if decay.is_some() || freeze_embeddings > 0 {
+            groups.push(LrGroup {
+                fragment: "embeddings.".into(),
+                multiplier: d.powi(layers as i32 + 1),
+                frozen_epochs: freeze_embeddings,
+            });
+        }
+        self.train.lr_groups = groups;
+        Ok(())
+    }
+
     /// The defaults for `source`: the seed program, except for BBC News, whose 1,780 long
     /// training articles suit the bag of embeddings better than a 100-token LSTM (0.99 against
     /// 0.75 test accuracy): `bow`, 500 tokens from the start, 30 epochs at 3e-3.
