@@ -126,6 +126,7 @@ fn loss(model: &BertModel, target: &Tensor<3>) -> Tensor<1> {
 #[test]
 fn importance_is_the_gradient_of_a_gate_on_each_head_and_neuron() {
     let device = Device::default();
+    device.seed(11);
     let model = tiny(&device);
     let target = Tensor::<3>::random([2, 4, 16], Distribution::Normal(0.0, 1.0), &device);
     let train = model.clone().fork(&device.clone().autodiff()).train();
@@ -160,7 +161,11 @@ fn importance_is_the_gradient_of_a_gate_on_each_head_and_neuron() {
             "head {h} of layer {layer}: {ours} vs {fd}"
         );
     }
-    let k = 7;
+    // The neuron that matters most: a nearly silent one's derivative is below f32's resolution
+    // of the loss differences.
+    let k = (0..32)
+        .max_by(|&a, &b| importance.neurons[0][a].total_cmp(&importance.neurons[0][b]))
+        .unwrap();
     let fd = (gated(0, k..k + 1, true, 1.0 + eps) - gated(0, k..k + 1, true, 1.0 - eps))
         / (2.0 * eps as f64);
     let ours = importance.neurons[0][k];
