@@ -14,10 +14,10 @@ use tinderbox_data::text::{Split, TextDataset};
 use tinderbox_nn::huggingface::save_bert;
 use tinderbox_nn::pruning::{PrunePlan, StructuredImportance, check_prune_ratio};
 use tinderbox_train::{
-    CONFIG_FILE, ConfusionMatrix, RunDir, TrainTask, evaluate, load_model, save_model,
+    CONFIG_FILE, ConfusionMatrix, RunDir, TrainTask, evaluate, load_model, save_model, write_atomic,
 };
 
-use super::config::{TextEncoderConfig, TextRunConfig};
+use super::config::{BertEncoderConfig, TextEncoderConfig, TextRunConfig};
 use super::encoder::{TextClassifier, TextEncoder, classifier};
 use super::predict::open_run;
 use super::tokens::{batcher, encode_options};
@@ -87,7 +87,7 @@ pub fn prune_sweep(
         ));
     }
     let (run, config, summary, tokenizer) = open_run(dir)?;
-    let TextEncoderConfig::Bert(bert_config) = &config.encoder else {
+    let TextEncoderConfig::Bert(_) = &config.encoder else {
         return Err(Error::Invalid(format!(
             "structured pruning removes BERT heads and feed-forward neurons; {} is a {} run",
             dir.display(),
@@ -119,37 +119,12 @@ pub fn prune_sweep(
     let mut models = vec![(run.path().to_path_buf(), 0.0, 0.0, base.clone())];
     for &(heads, ffn) in levels {
         let plan = PrunePlan::from_importance(&importance, heads, ffn)?;
-        let pruned = encoder.prune(&plan)?;
         let sub = out.join(format!("heads-{heads:.2}-ffn-{ffn:.2}"));
-        let sub_run = RunDir::create(&sub)?;
-        // The pruned encoder as a Hugging Face folder, which the run's config names as its
-        // starting weights (so `--init` can fine-tune it again).
-        let folder = sub.join("encoder");
-        save_bert(&pruned, &folder)?;
-        std::fs::copy(run.file(TOKENIZER_FILE), folder.join(TOKENIZER_FILE)).map_err(|e| {
-            Error::Invalid(format!(
-                "copying the tokenizer to {}: {e}",
-                folder.display()
-            ))
-        })?;
-        let mut sub_config = config.clone();
-        sub_config.encoder = TextEncoderConfig::Bert(super::config::BertEncoderConfig {
-            bert: pruned.config(),
-            pretrained: Some(folder.display().to_string()),
-            model: bert_config.model,
-            tokenizer: None,
-        });
         let model = TextClassifier {
-            encoder: TextEncoder::Bert(pruned),
+            encoder: TextEncoder::Bert(encoder.prune(&plan)?),
             ..base.clone()
         };
-        sub_run.write_json(CONFIG_FILE, &sub_config)?;
-        sub_run.write_json(SPLIT_FILE, &split)?;
-        std::fs::copy(run.file(TOKENIZER_FILE), sub_run.file(TOKENIZER_FILE)).map_err(|e| {
-            Error::Invalid(format!("copying the tokenizer to {}: {e}", sub.display()))
-        })?;
-        sub_run.write_json(PRUNING_FILE, &plan)?;
-        save_model(&sub_run.model_file(), &model)?;
+        save_pruned_run(&run, &config, &split, &plan, &model, &sub)?;
         models.push((sub, heads, ffn, model));
     }
 
@@ -212,6 +187,49 @@ pub fn prune_sweep(
     };
     out_run.write_json("summary.json", &report)?;
     Ok(report)
+}
+
+/// A pruned classifier as a run in `dir`: the source run's config with the pruned encoder's
+/// sizes, its split and tokenizer, the plan, the weights, and the encoder as a Hugging Face
+/// folder that the config names as its starting weights (so `--init` fine-tunes it again).
+fn save_pruned_run(
+    source: &RunDir,
+    config: &TextRunConfig,
+    split: &Split,
+    plan: &PrunePlan,
+    model: &TextClassifier,
+    dir: &Path,
+) -> Result<(), Error> {
+    let (TextEncoder::Bert(encoder), TextEncoderConfig::Bert(bert)) =
+        (&model.encoder, &config.encoder)
+    else {
+        return Err(Error::Invalid("the run's encoder is not a BERT".into()));
+    };
+    let run = RunDir::create(dir)?;
+    let folder = dir.join("encoder");
+    save_bert(encoder, &folder)?;
+    let tokenizer = std::fs::read(source.file(TOKENIZER_FILE)).map_err(|e| {
+        Error::Invalid(format!(
+            "reading {}: {e}",
+            source.file(TOKENIZER_FILE).display()
+        ))
+    })?;
+    write_atomic(&folder.join(TOKENIZER_FILE), &tokenizer)?;
+    write_atomic(&run.file(TOKENIZER_FILE), &tokenizer)?;
+    let pruned = TextRunConfig {
+        encoder: TextEncoderConfig::Bert(BertEncoderConfig {
+            bert: encoder.config(),
+            pretrained: Some(folder.display().to_string()),
+            model: bert.model,
+            tokenizer: None,
+        }),
+        ..config.clone()
+    };
+    run.write_json(CONFIG_FILE, &pruned)?;
+    run.write_json(SPLIT_FILE, split)?;
+    run.write_json(PRUNING_FILE, plan)?;
+    save_model(&run.model_file(), model)?;
+    Ok(())
 }
 
 /// Head and neuron importance of `model`'s encoder over `valid`, with dropout off.

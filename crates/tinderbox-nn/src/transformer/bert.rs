@@ -43,7 +43,8 @@ fn layer_keys<'de, D: serde::Deserializer<'de>>(
 }
 
 /// A BERT configuration in Hugging Face's `config.json` format (unknown keys are ignored), plus
-/// two tinderbox settings that default to BERT's behaviour.
+/// three tinderbox settings that default to BERT's behaviour (`norm_first`, `add_pooler`,
+/// `intermediate_sizes`).
 ///
 /// ```
 /// use tinderbox_nn::transformer::BertConfig;
