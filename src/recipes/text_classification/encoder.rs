@@ -7,6 +7,8 @@ use tinderbox_nn::text::{BagEncoder, LstmEncoder};
 use tinderbox_nn::transformer::BertModel;
 use tinderbox_nn::{Encoded, SequenceEncoder};
 
+use tinderbox_train::{RunDir, load_model};
+
 use super::config::{TextEncoderConfig, TextRunConfig};
 use crate::Error;
 
@@ -116,6 +118,20 @@ pub fn quantize_classifier(model: TextClassifier) -> Result<TextClassifier, Erro
         encoder: model.encoder.quantize_int8()?,
         ..model
     })
+}
+
+/// The classifier saved in `run` (its `model.bpk`), built as `config` says over `classes`
+/// classes on `device`.
+pub(super) fn saved_classifier(
+    run: &RunDir,
+    config: &TextRunConfig,
+    classes: usize,
+    device: &Device,
+) -> Result<TextClassifier, Error> {
+    Ok(load_model(
+        &run.model_file(),
+        classifier(config, classes, device, false)?,
+    )?)
 }
 
 /// The run's classifier over `classes` classes: its encoder (pretrained weights with

@@ -6,10 +6,10 @@ use serde::Serialize;
 use tinderbox_data::fetch::Cache;
 use tinderbox_data::text::{LabeledTexts, Split, TextDataset, TextSource};
 use tinderbox_tokenize::Tokenizer;
-use tinderbox_train::{CONFIG_FILE, ConfusionMatrix, RunDir, evaluate, load_model};
+use tinderbox_train::{CONFIG_FILE, ConfusionMatrix, RunDir, evaluate};
 
 use super::config::TextRunConfig;
-use super::encoder::{classifier, quantize_classifier};
+use super::encoder::{quantize_classifier, saved_classifier};
 use super::tokens::{batcher, encode_options};
 use super::train::TextRunSummary;
 use super::{SPLIT_FILE, TOKENIZER_FILE};
@@ -66,10 +66,19 @@ pub fn evaluate_test_split(dir: &Path, int8: bool) -> Result<DatasetScores, Erro
 
 /// The run's test split, as its `split.json` saved it.
 pub(super) fn test_split(run: &RunDir, config: &TextRunConfig) -> Result<LabeledTexts, Error> {
+    let (_, [_, _, test]) = saved_split(run, config)?;
+    Ok(test)
+}
+
+/// The run's split (`split.json`) and its training, validation and test texts.
+pub(super) fn saved_split(
+    run: &RunDir,
+    config: &TextRunConfig,
+) -> Result<(Split, [LabeledTexts; 3]), Error> {
     let split: Split = run.read_json(SPLIT_FILE)?;
     let data = config.source.load(&Cache::from_env()?)?;
-    let [_, _, test] = split.apply(&data)?;
-    Ok(test)
+    let parts = split.apply(&data)?;
+    Ok((split, parts))
 }
 
 fn score(
@@ -84,10 +93,7 @@ fn score(
     let batcher = batcher(config, &tokenizer)?;
     let device = default_device();
     let classes = summary.class_names.len();
-    let model = load_model(
-        &run.model_file(),
-        classifier(config, classes, &device, false)?,
-    )?;
+    let model = saved_classifier(run, config, classes, &device)?;
     let model = if int8 {
         quantize_classifier(model)?
     } else {

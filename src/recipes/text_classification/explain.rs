@@ -15,10 +15,10 @@ use tinderbox_explain::render::{HtmlText, html_page, terminal_line};
 use tinderbox_explain::text::{TokenizedText, explain_text, text_probabilities, text_scores};
 use tinderbox_explain::{ExplainConfig, Method};
 use tinderbox_tokenize::{EncodeOptions, TextTokenizer, Tokenizer};
-use tinderbox_train::{CONFIG_FILE, RunDir, load_model};
+use tinderbox_train::{CONFIG_FILE, RunDir};
 
 use super::config::TextRunConfig;
-use super::encoder::{TextClassifier, classifier};
+use super::encoder::{TextClassifier, saved_classifier};
 use super::evaluate::test_split;
 use super::predict::open_run;
 use super::tokens::{batcher, encode_options};
@@ -118,11 +118,7 @@ impl TextExplainer {
             .collect();
         let device = default_device().autodiff();
         let classes = summary.class_names.len();
-        let differentiable = load_model(
-            &run.model_file(),
-            classifier(&config, classes, &device, false)?,
-        )?
-        .freeze();
+        let differentiable = saved_classifier(&run, &config, classes, &device)?.freeze();
         let plain = differentiable.valid();
         Ok(Self {
             config,

@@ -7,11 +7,11 @@ use burn::data::dataloader::batcher::Batcher;
 use serde::Serialize;
 use tinderbox_data::text::TextItem;
 use tinderbox_tokenize::{EncodeOptions, TextTokenizer, Tokenizer};
-use tinderbox_train::{CONFIG_FILE, RunDir, load_model};
+use tinderbox_train::{CONFIG_FILE, RunDir};
 
 use super::TOKENIZER_FILE;
 use super::config::TextRunConfig;
-use super::encoder::{TextClassifier, classifier, quantize_classifier};
+use super::encoder::{TextClassifier, quantize_classifier, saved_classifier};
 use super::tokens::{batcher, encode_options};
 use super::train::TextRunSummary;
 use crate::Error;
@@ -59,10 +59,7 @@ impl SavedClassifier {
     pub fn open(dir: &Path) -> Result<Self, Error> {
         let (run, config, summary, tokenizer) = open_run(dir)?;
         let device = default_device();
-        let model = load_model(
-            &run.model_file(),
-            classifier(&config, summary.class_names.len(), &device, false)?,
-        )?;
+        let model = saved_classifier(&run, &config, summary.class_names.len(), &device)?;
         Ok(Self {
             config,
             tokenizer,

@@ -9,16 +9,16 @@ use std::time::Instant;
 use burn::data::dataloader::DataLoaderBuilder;
 use burn::prelude::*;
 use serde::{Deserialize, Serialize};
-use tinderbox_data::fetch::Cache;
 use tinderbox_data::text::{Split, TextDataset};
 use tinderbox_nn::huggingface::save_bert;
 use tinderbox_nn::pruning::{PrunePlan, StructuredImportance, check_prune_ratio};
 use tinderbox_train::{
-    CONFIG_FILE, ConfusionMatrix, RunDir, TrainTask, evaluate, load_model, save_model, write_atomic,
+    CONFIG_FILE, ConfusionMatrix, RunDir, TrainTask, evaluate, save_model, write_atomic,
 };
 
 use super::config::{BertEncoderConfig, TextEncoderConfig, TextRunConfig};
-use super::encoder::{TextClassifier, TextEncoder, classifier};
+use super::encoder::{TextClassifier, TextEncoder, classifier, saved_classifier};
+use super::evaluate::saved_split;
 use super::predict::open_run;
 use super::tokens::{batcher, encode_options};
 use super::train::TextRunSummary;
@@ -96,13 +96,8 @@ pub fn prune_sweep(
     };
     let device = default_device();
     let classes = summary.class_names.len();
-    let base = load_model(
-        &run.model_file(),
-        classifier(&config, classes, &device, false)?,
-    )?;
-    let data = config.source.load(&Cache::from_env()?)?;
-    let split: Split = run.read_json(SPLIT_FILE)?;
-    let [_, valid, test] = split.apply(&data)?;
+    let base = saved_classifier(&run, &config, classes, &device)?;
+    let (split, [_, valid, test]) = saved_split(&run, &config)?;
     let options = encode_options(&config);
     let batcher = batcher(&config, &tokenizer)?;
 

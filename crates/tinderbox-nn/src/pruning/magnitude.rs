@@ -13,6 +13,7 @@ use burn::module::{Module, ModuleMapper, ModuleVisitor, Param, ParamId};
 use burn::prelude::*;
 use serde::{Deserialize, Serialize};
 
+use super::structured::check_prune_ratio;
 use crate::error::{ModelError, Result};
 
 /// When and how far to prune.
@@ -55,13 +56,7 @@ impl MagnitudePruningConfig {
         let bad = |name, value: String, reason: &str| {
             Err(ModelError::config(name, format!("{value}: {reason}")))
         };
-        if !(0.0..1.0).contains(&self.sparsity) {
-            return bad(
-                "sparsity",
-                self.sparsity.to_string(),
-                "a pruning ratio must be in [0, 1)",
-            );
-        }
+        check_prune_ratio("sparsity", self.sparsity)?;
         if !(0.0..=1.0).contains(&self.start)
             || !(0.0..=1.0).contains(&self.end)
             || self.start >= self.end
