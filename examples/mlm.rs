@@ -15,6 +15,7 @@
 //! cargo run --release --example mlm -- --model lstm                   # the seeds' LSTM toy
 //! cargo run --release --example mlm -- --fill "The president spoke to [MASK] about the economy." --init runs/mlm
 //! cargo run --release --example mlm -- --resume runs/mlm              # continue a stopped run
+//! cargo run --release --example mlm -- --continue-from runs/mlm --domain bbc-news --lr 1e-4 --max-minutes 10 --out runs/mlm-bbc
 //! cargo run --release --example text_classification -- --model bert --init runs/mlm
 //! ```
 
@@ -81,7 +82,13 @@ fn run(args: Args) -> Result<(), tinderbox::Error> {
             dir.clone(),
             true,
         ),
-        None => (args.mlm.to_config(), args.out.clone(), false),
+        None => {
+            let mut config = args.mlm.to_config();
+            if let Some(dir) = &args.mlm.continue_from {
+                config.continue_pretraining(dir)?;
+            }
+            (config, args.out.clone(), false)
+        }
     };
     let summary = recipe::pretrain(&config, &out, resume, args.pause_after.map(|n| n as usize))?;
     println!(

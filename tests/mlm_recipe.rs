@@ -4,11 +4,12 @@
 
 use std::path::Path;
 
-use tinderbox::data::text::TextSource;
+use tinderbox::data::fetch::Cache;
+use tinderbox::data::text::{Split, TextSource};
 use tinderbox::nn::transformer::LocalHeadsInit;
 use tinderbox::recipes::masked_lm::{
-    MlmModelConfig, MlmModelKind, MlmRunConfig, MlmRunSummary, SavedMlm, TokenizerChoice,
-    export_batches, load_run_config, pretrain,
+    DomainText, MlmModelConfig, MlmModelKind, MlmRunConfig, MlmRunSummary, SavedMlm,
+    TokenizerChoice, export_batches, load_run_config, pretrain,
 };
 use tinderbox::recipes::text_classification::{
     BertEncoderConfig, TextEncoderConfig, TextModel, TextRunConfig, train_and_test,
@@ -254,6 +255,107 @@ fn a_tiny_bert_learns_pauses_resumes_fills_and_fine_tunes() {
         tokenizer,
         std::fs::read(whole.join("tokenizer.json")).unwrap()
     );
+}
+
+/// The tensors of a saved Hugging Face folder, by name.
+fn safetensors_values(folder: &Path) -> Vec<(String, Vec<u8>)> {
+    let bytes = std::fs::read(folder.join("model.safetensors")).unwrap();
+    let tensors = safetensors::SafeTensors::deserialize(&bytes).unwrap();
+    let mut out: Vec<(String, Vec<u8>)> = tensors
+        .tensors()
+        .into_iter()
+        .map(|(name, view)| (name, view.data().to_vec()))
+        .collect();
+    out.sort();
+    out
+}
+
+#[test]
+fn continued_pretraining_starts_from_the_run_and_reads_only_training_texts() {
+    let _rng = serial();
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("corpus");
+    corpus(&data, 60);
+    let source = dir.path().join("source");
+    pretrain(&tiny(MlmModelKind::Bert, &data, 20), &source, false, None).unwrap();
+
+    // A labelled dataset whose every text is unique, so that the corpus can be searched.
+    let texts = dir.path().join("texts");
+    for (class, animal) in [("sea", "whale"), ("air", "gull")] {
+        std::fs::create_dir_all(texts.join(class)).unwrap();
+        for i in 0..40 {
+            let text = format!("the {animal} number{i} swims near the ship .");
+            std::fs::write(texts.join(class).join(format!("{i}.txt")), text).unwrap();
+        }
+    }
+    let folder = TextSource::Folder {
+        path: texts.clone(),
+    };
+    let mut config = tiny(MlmModelKind::Bert, &data, 1);
+    config.domain = Some(DomainText {
+        document_chars: 200,
+        ..DomainText::new(folder.clone())
+    });
+    config.heldout.fraction = 0.5;
+    // A step too small to move a weight: the continued model is the source's.
+    config.train.lr = 1e-12;
+    config.continue_pretraining(&source).unwrap();
+    let continued = dir.path().join("continued");
+    let summary = pretrain(&config, &continued, false, None).unwrap();
+    assert_eq!(summary.steps, 1);
+    let (before, after) = (
+        safetensors_values(&source.join("model")),
+        safetensors_values(&continued.join("model")),
+    );
+    assert_eq!(before.len(), after.len());
+    for ((name, a), (_, b)) in before.iter().zip(&after) {
+        let floats = |v: &[u8]| -> Vec<f32> {
+            v.chunks(4)
+                .map(|c| f32::from_le_bytes(c.try_into().unwrap()))
+                .collect()
+        };
+        let diff = floats(a)
+            .iter()
+            .zip(floats(b))
+            .map(|(x, y)| (x - y).abs())
+            .fold(0.0f32, f32::max);
+        assert!(diff < 1e-6, "{name} moved by {diff}");
+    }
+    // The source's tokenizer and model, and the domain's corpus in the run directory.
+    assert_eq!(
+        std::fs::read(continued.join("tokenizer.json")).unwrap(),
+        std::fs::read(source.join("tokenizer.json")).unwrap()
+    );
+    let saved = load_run_config(&continued).unwrap();
+    assert_eq!(saved.model, load_run_config(&source).unwrap().model);
+    assert_eq!(saved.continue_from.as_deref(), Some(source.as_path()));
+    assert_eq!(saved.corpus, Some(continued.join("domain-corpus")));
+    // Every training text of text_classification's split is in the corpus, no held-out one.
+    let mut written = String::new();
+    for entry in std::fs::read_dir(continued.join("domain-corpus")).unwrap() {
+        written += &std::fs::read_to_string(entry.unwrap().path()).unwrap();
+    }
+    let labelled = folder.load(&Cache::from_env().unwrap()).unwrap();
+    let split = Split::stratified(&labelled, 0.1, 0.1, 42).unwrap();
+    let [train, valid, test] = split.apply(&labelled).unwrap();
+    let lines: Vec<&str> = written.lines().collect();
+    assert_eq!(lines.len(), train.len());
+    assert!(train.texts.iter().all(|t| lines.contains(&t.as_str())));
+    assert!(
+        valid
+            .texts
+            .iter()
+            .chain(&test.texts)
+            .all(|t| !lines.contains(&t.as_str()))
+    );
+
+    // A run that is not there is a clear error naming it.
+    let mut missing = tiny(MlmModelKind::Bert, &data, 1);
+    let err = missing
+        .continue_pretraining(&dir.path().join("nowhere"))
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("nowhere"), "{err}");
 }
 
 #[test]

@@ -8,8 +8,20 @@ use tinderbox_nn::transformer::LocalHeadsInit;
 
 use super::{OptimArgs, StepBudgetArgs, fraction, positive};
 use crate::recipes::masked_lm::{
-    MlmModelConfig, MlmModelKind, MlmRunConfig, PRETRAINING_MASK_PROBABILITY, TokenizerChoice,
+    DomainText, MlmModelConfig, MlmModelKind, MlmRunConfig, PRETRAINING_MASK_PROBABILITY,
+    TokenizerChoice,
 };
+use tinderbox_data::text::TextSource;
+
+/// clap value parser: a packaged classification dataset by name.
+fn domain_source(name: &str) -> Result<TextSource, String> {
+    match name {
+        "rotten-tomatoes" | "bbc-news" | "tweets" => super::text_source(&[name.into()], "", ""),
+        other => Err(format!(
+            "unknown domain {other:?}: expected rotten-tomatoes, bbc-news or tweets (or --corpus PATH)"
+        )),
+    }
+}
 
 /// A pre-training run's model, data and budget; the optimizer options are [`OptimArgs`].
 #[derive(Debug, Clone, Args)]
@@ -43,8 +55,20 @@ pub struct MlmArgs {
     #[command(flatten)]
     pub budget: StepBudgetArgs,
     /// A text file or a folder of .txt files (one document each) instead of the English corpora.
-    #[arg(long, value_name = "PATH")]
+    #[arg(long, value_name = "PATH", conflicts_with = "domain")]
     pub corpus: Option<PathBuf>,
+    /// Pre-train on a classification dataset's training texts without their labels (and the
+    /// unlabelled texts its package ships: Rotten Tomatoes' synopses), split as
+    /// text_classification splits it with --split-seed: rotten-tomatoes, bbc-news or tweets.
+    #[arg(long, value_name = "NAME", value_parser = domain_source)]
+    pub domain: Option<TextSource>,
+    /// With --domain: the seed of the split whose training texts are read.
+    #[arg(long, value_name = "SEED", default_value_t = 42, requires = "domain")]
+    pub split_seed: u64,
+    /// Start from the weights, model, tokenizer and masking of the finished run in DIR and
+    /// pre-train on (continued, domain-adaptive pre-training: Gururangan et al. 2020).
+    #[arg(long, value_name = "DIR", conflicts_with_all = ["tokenizer", "vocab_size", "layers", "hidden", "heads", "ffn"])]
+    pub continue_from: Option<PathBuf>,
     /// Size of the WordPiece trained on the training documents.
     #[arg(long, default_value_t = 8192, value_parser = clap::value_parser!(u64).range(1..))]
     pub vocab_size: u64,
@@ -97,6 +121,10 @@ impl MlmArgs {
             }
         }
         config.corpus = self.corpus.clone();
+        config.domain = self.domain.clone().map(|source| DomainText {
+            split_seed: self.split_seed,
+            ..DomainText::new(source)
+        });
         config.tokenizer = match &self.tokenizer {
             Some(path) => TokenizerChoice::File { path: path.clone() },
             None => TokenizerChoice::Train {
@@ -221,6 +249,7 @@ mod tests {
             (Some(50), None)
         );
         assert!(config.local_heads.is_none());
+        assert!(config.domain.is_none() && config.continue_from.is_none());
         assert!(matches!(
             config.train.schedule,
             LrSchedule::WarmupLinear {
@@ -228,5 +257,24 @@ mod tests {
                 ..
             }
         ));
+    }
+
+    #[test]
+    fn domain_names_a_packaged_dataset_and_its_split() {
+        let config = parse(&["--domain", "bbc-news", "--split-seed", "3"]).to_config();
+        assert_eq!(
+            config.domain,
+            Some(DomainText {
+                split_seed: 3,
+                ..DomainText::new(TextSource::BbcNews)
+            })
+        );
+        let cli = |args: &[&str]| {
+            Cli::try_parse_from(std::iter::once("x").chain(args.iter().copied())).map(|c| c.mlm)
+        };
+        let err = cli(&["--domain", "imdb"]).unwrap_err().to_string();
+        assert!(err.contains("unknown domain \"imdb\""), "{err}");
+        assert!(cli(&["--domain", "tweets", "--corpus", "x.txt"]).is_err());
+        assert!(cli(&["--continue-from", "runs/mlm", "--hidden", "64"]).is_err());
     }
 }

@@ -85,6 +85,14 @@ pub struct TextArgs {
     /// and test unchanged): a point of a learning curve.
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
     pub train_examples: Option<u64>,
+    /// Repeat the training texts within an epoch until it holds at least N (with few
+    /// --train-examples: as many updates per epoch as a larger training set, one validation).
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
+    pub epoch_examples: Option<u64>,
+    /// Draw the train/validation/test split with SEED instead of --seed, so that runs with
+    /// several seeds share their test texts.
+    #[arg(long, value_name = "SEED")]
+    pub split_seed: Option<u64>,
     /// Prune the encoder's dense layers by magnitude while training, to this fraction of zero
     /// weights (Zhu & Gupta's gradual schedule; the head stays dense).
     #[arg(long, value_parser = fraction)]
@@ -170,6 +178,8 @@ impl TextArgs {
             },
         });
         config.train_examples = self.train_examples.map(|n| n as usize);
+        config.epoch_examples = self.epoch_examples.map(|n| n as usize);
+        config.split_seed = self.split_seed;
         config.pooling = self.pooling;
         if self.layer_lr_decay.is_some() || self.freeze_embeddings > 0 {
             config.set_bert_lr_groups(self.layer_lr_decay, self.freeze_embeddings)?;

@@ -5,6 +5,7 @@ mod batch_export;
 pub mod causal_lm;
 pub mod generation;
 pub mod image_classification;
+pub mod learning_curve;
 pub mod masked_lm;
 pub mod packed_corpus;
 pub mod sentence_embeddings;

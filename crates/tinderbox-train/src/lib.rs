@@ -46,6 +46,8 @@ mod optimizer;
 mod order;
 #[cfg(feature = "plot")]
 mod plot;
+#[cfg(feature = "plot")]
+mod plot_spread;
 mod progress;
 mod run_dir;
 mod schedule;
@@ -65,6 +67,8 @@ pub use optimizer::{BERT_NO_DECAY, OptimizerConfig, OptimizerKind};
 pub use order::{EpochOrder, LengthBuckets};
 #[cfg(feature = "plot")]
 pub use plot::{plot_confusion, plot_curves, plot_step_curves};
+#[cfg(feature = "plot")]
+pub use plot_spread::{SpreadCurve, SpreadPanel, SpreadPoint, plot_spread_panels};
 pub use run_dir::{CONFIG_FILE, RunDir, read_json, write_atomic};
 pub use schedule::{LrSchedule, ScheduleSpan};
 pub use step_metrics::{STEP_CSV_HEADER, StepMetrics, to_step_csv};

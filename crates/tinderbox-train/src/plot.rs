@@ -14,7 +14,7 @@ use crate::error::{Result, TrainError};
 use crate::metrics::EpochMetrics;
 use crate::step_metrics::StepMetrics;
 
-const FONT: &str = "sans-serif";
+pub(crate) const FONT: &str = "sans-serif";
 
 fn register_font() {
     static ONCE: Once = Once::new();
@@ -44,7 +44,7 @@ pub fn plot_confusion(matrix: &ConfusionMatrix, names: &[String], path: &Path) -
 
 /// Runs `draw` on a temporary `.png` beside `path` (plotters picks the format from the name)
 /// and renames it to `path`, so a reader never sees half an image.
-fn write_png(
+pub(crate) fn write_png(
     path: &Path,
     draw: impl FnOnce(&Path) -> std::result::Result<(), String>,
 ) -> Result<()> {

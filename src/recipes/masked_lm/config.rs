@@ -1,14 +1,15 @@
 //! What a pre-training run is: the model, the data, the tokenizer, the optimizer and the budget,
 //! saved as the run's `config.json` so that `--resume` and `--fill` rebuild the same thing.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 use tinderbox_data::mlm::{Corpus, HeldOutSplit};
 use tinderbox_heads::LstmForMaskedLmConfig;
 use tinderbox_nn::transformer::{BertConfig, LocalHeadsInit};
-use tinderbox_train::{StepBudget, TrainConfig};
+use tinderbox_train::{CONFIG_FILE, StepBudget, TrainConfig};
 
+use super::domain_corpus::DomainText;
 use crate::Error;
 
 /// The models `examples/mlm.rs` pre-trains, by name.
@@ -150,6 +151,14 @@ pub struct MlmRunConfig {
     pub train: TrainConfig,
     /// Steps or minutes, and the evaluation and checkpoint cadence.
     pub budget: StepBudget,
+    /// A finished pre-training run whose weights this run starts from (continued, domain-
+    /// adaptive pre-training); its model and tokenizer are this run's.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub continue_from: Option<PathBuf>,
+    /// A classification dataset whose training texts (and unlabelled package texts) are the
+    /// corpus, written into the run directory; `corpus` then names that folder.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub domain: Option<DomainText>,
 }
 
 impl MlmRunConfig {
@@ -182,7 +191,27 @@ impl MlmRunConfig {
                 eval_every: 100,
                 checkpoint_every: 200,
             },
+            continue_from: None,
+            domain: None,
         }
+    }
+
+    /// Makes this a continuation of the finished run in `dir`: its model, tokenizer, sequence
+    /// length and training masking rate, its weights as the start (so no starting recipe);
+    /// the corpus, optimizer and budget stay this configuration's.
+    pub fn continue_pretraining(&mut self, dir: &Path) -> Result<(), Error> {
+        let saved: MlmRunConfig = tinderbox_train::RunDir::open(dir)?.read_json(CONFIG_FILE)?;
+        self.model = saved.model;
+        self.tokenizer = TokenizerChoice::File {
+            path: dir.join(super::TOKENIZER_FILE),
+        };
+        self.max_len = saved.max_len;
+        self.train_mask_probability = saved.train_mask_probability;
+        self.whole_word_masking = saved.whole_word_masking;
+        self.local_heads = None;
+        self.sinusoidal_positions = false;
+        self.continue_from = Some(dir.to_path_buf());
+        Ok(())
     }
 
     /// The corpora to read.

@@ -7,6 +7,7 @@
 
 mod config;
 mod corpus_prep;
+mod domain_corpus;
 mod export;
 mod model;
 
@@ -29,6 +30,7 @@ pub use config::{
     MlmModelConfig, MlmModelKind, MlmRunConfig, PRETRAINING_MASK_PROBABILITY, TokenizerChoice,
 };
 pub use corpus_prep::{HeldOutDocuments, SPLIT_FILE, TOKENIZER_FILE};
+pub use domain_corpus::{DomainCorpusCounts, DomainText, write_domain_corpus};
 pub use export::export_batches;
 pub use model::MlmModel;
 pub use tinderbox_heads::fill_mask::{Candidate, FilledMask};
@@ -38,6 +40,9 @@ use crate::backend::{backend_name, default_device, peak_rss_bytes};
 
 /// The Hugging Face model folder inside a BERT run directory.
 pub const MODEL_FOLDER: &str = "model";
+
+/// The folder inside a run directory that a `domain` corpus is written to.
+pub const DOMAIN_CORPUS_FOLDER: &str = "domain-corpus";
 
 /// The figures of a finished (or paused) pre-training run, written as `summary.json`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -103,6 +108,17 @@ pub fn pretrain(
     }
     let run = RunDir::create(out)?;
     let cache = Cache::from_env()?;
+    if let Some(domain) = &config.domain {
+        let folder = run.file(DOMAIN_CORPUS_FOLDER);
+        if !resume {
+            let counts = write_domain_corpus(domain, &cache, &folder)?;
+            println!(
+                "{} corpus: {} training texts and {} unlabelled ones in {} documents",
+                domain.source, counts.training_texts, counts.unlabelled_texts, counts.documents
+            );
+        }
+        config.corpus = Some(folder);
+    }
     println!(
         "preparing the tokenizer and the packed sequences in {}",
         out.display()
@@ -128,7 +144,14 @@ pub fn pretrain(
 
     let device = default_device();
     device.seed(config.train.seed);
-    let model = MlmModel::init(&config, &device)?;
+    let model = match &config.continue_from {
+        // The saved weights replace every value: no starting recipe to apply first.
+        Some(dir) => load_model(
+            &RunDir::open(dir)?.model_file(),
+            MlmModel::blank(&config.model, &device)?,
+        )?,
+        None => MlmModel::init(&config, &device)?,
+    };
     let parameters = model.num_params();
     let (mut stream, eval_batches) = run_batches(&config, &data, &device)?;
     let trainer = StepTrainer::new(

@@ -98,7 +98,7 @@ pub fn train_and_test(
             &data,
             config.valid_fraction,
             config.test_fraction,
-            config.train.seed,
+            config.split_seed.unwrap_or(config.train.seed),
         )?;
         match config.train_examples {
             Some(n) => split.limit_train(&data, n, config.train.seed)?,
@@ -121,6 +121,19 @@ pub fn train_and_test(
     let encode = |part: &LabeledTexts| TextDataset::encode(part, &tokenizer, &options);
     let (train_set, valid_set, test_set) = (encode(&train)?, encode(&valid)?, encode(&test)?);
     let batcher = batcher(config, &tokenizer)?;
+
+    let classes = data.class_names.len();
+    let train_set = match &config.teacher {
+        Some(teacher) => {
+            let logits = teacher_logits(teacher, &train, &data.class_names, &run)?;
+            train_set.with_teacher_logits(&logits, classes)?
+        }
+        None => train_set,
+    };
+    let train_set = match config.epoch_examples {
+        Some(n) => train_set.repeated_to(n),
+        None => train_set,
+    };
     if config.bucket_by_length {
         let lengths = train_set
             .items()
@@ -133,15 +146,6 @@ pub fn train_and_test(
             50,
         )));
     }
-
-    let classes = data.class_names.len();
-    let train_set = match &config.teacher {
-        Some(teacher) => {
-            let logits = teacher_logits(teacher, &train, &data.class_names, &run)?;
-            train_set.with_teacher_logits(&logits, classes)?
-        }
-        None => train_set,
-    };
 
     let device = default_device();
     device.seed(config.train.seed);
@@ -156,7 +160,7 @@ pub fn train_and_test(
     };
     let outcome = trainer.fit(model, train_set, Some(valid_set), batcher)?;
     let eval = evaluate(&outcome.model, test_set, batcher, 256, &device)?;
-    let outcome_sparsity = outcome.model.encoder_sparsity();
+    let sparsity = config.pruning.map(|_| outcome.model.encoder_sparsity());
     let (history, best_epoch, train_seconds) =
         (outcome.history, outcome.best_epoch, outcome.train_seconds);
     let confusion = ConfusionMatrix::new(&eval.predictions, &eval.targets, classes);
@@ -185,7 +189,7 @@ pub fn train_and_test(
         backend: backend_name(&device),
         peak_rss_mib: peak_rss_bytes().map(|b| b as f64 / (1 << 20) as f64),
         teacher: config.teacher.as_ref().map(|t| t.dir.clone()),
-        sparsity: config.pruning.map(|_| outcome_sparsity),
+        sparsity,
     };
     run.write_json("summary.json", &summary)?;
     Ok(summary)

@@ -107,6 +107,21 @@ impl TextDataset {
             .collect();
         Ok(Self::new(items))
     }
+
+    /// The items repeated whole, in order, until there are at least `min_len` of them: an epoch
+    /// of a small training set as long as a larger one's (the trainer shuffles every epoch).
+    /// An empty dataset stays empty.
+    pub fn repeated_to(self, min_len: usize) -> Self {
+        let n = self.items.len();
+        if n == 0 || n >= min_len {
+            return self;
+        }
+        let copies = min_len.div_ceil(n);
+        let items = (0..copies)
+            .flat_map(|_| self.items.iter().cloned())
+            .collect();
+        Self::new(items)
+    }
 }
 
 impl Dataset<TextItem> for TextDataset {
@@ -198,6 +213,22 @@ mod tests {
 
     fn ints(t: Tensor<2, Int>) -> Vec<i64> {
         t.into_data().convert::<i64>().try_to_vec::<i64>().unwrap()
+    }
+
+    #[test]
+    fn repeats_whole_copies_up_to_the_asked_length() {
+        let ids = |d: &TextDataset| d.items().iter().map(|i| i.ids[0]).collect::<Vec<_>>();
+        let five = TextDataset::new(items()).repeated_to(5);
+        // Three whole copies (6 >= 5), in order, labels kept.
+        assert_eq!(ids(&five), vec![5, 9, 5, 9, 5, 9]);
+        assert_eq!(five.items()[4].label, 1);
+        assert_eq!(ids(&TextDataset::new(items()).repeated_to(2)), vec![5, 9]);
+        assert!(
+            TextDataset::new(Vec::new())
+                .repeated_to(8)
+                .items()
+                .is_empty()
+        );
     }
 
     #[test]
